@@ -1,0 +1,6 @@
+"""Pipeline steps: plain, testable functions per step plus thin KFP component wrappers.
+
+Each step lives in its own package (prepare, train, evaluate, export). The plain
+functions take paths/URIs and return dataclasses; ``component.py`` in each package
+wraps them for Kubeflow Pipelines, and ``__main__.py`` exposes them as a CLI.
+"""

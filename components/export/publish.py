@@ -1,0 +1,56 @@
+"""Export the trained model, verify the export, and publish it as the next version."""
+
+import json
+import os
+import tempfile
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from components.export.savedmodel import export_savedmodel, verify_savedmodel
+from components.prepare.dataset import read_split
+from components.storage import PublishedVersion, publish_version
+from components.train.train import load_trained
+
+VERIFY_IMAGES = 8
+
+
+def export_and_publish(
+    model_dir: str | Path,
+    split_dir: str | Path,
+    model_base_uri: str,
+    model_name: str,
+    evaluation: dict[str, object],
+) -> PublishedVersion:
+    """Export ``model_dir``'s best model, check it against Keras, and publish it.
+
+    Nothing is published when the export cannot be verified. The version's
+    ``metadata.json`` records the evaluation, the training parameters, the data
+    fingerprint and the code version.
+    """
+    model, classes, params = load_trained(model_dir)
+    stats = json.loads((Path(split_dir) / "stats.json").read_text())
+    test_paths, _, _ = read_split(split_dir, "test")
+    metadata = {
+        "model_name": model_name,
+        "classes": classes,
+        "evaluation": evaluation,
+        "training": params.__dict__,
+        "data_fingerprint": stats["fingerprint"],
+        "data_counts": stats["counts"],
+        "code_version": _code_version(),
+    }
+    with tempfile.TemporaryDirectory(prefix="export-") as tmp:
+        export_dir = export_savedmodel(model, classes, params.image_size, Path(tmp) / "m", metadata)
+        verify_savedmodel(export_dir, model, test_paths[:VERIFY_IMAGES], params.image_size)
+        published = publish_version(export_dir, model_base_uri, model_name)
+    print(f"export: published {model_name} version {published.version} at {published.uri}")
+    return published
+
+
+def _code_version() -> str:
+    if code := os.environ.get("IMGCLF_CODE_VERSION"):
+        return code
+    try:
+        return version("imgclf")
+    except PackageNotFoundError:
+        return "unknown"

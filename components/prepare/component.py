@@ -1,0 +1,20 @@
+"""KFP component for the prepare step."""
+
+from kfp import dsl
+from kfp.dsl import Dataset, Output
+
+from components.kfp_image import TRAINER_IMAGE
+
+
+@dsl.component(base_image=TRAINER_IMAGE)
+def prepare_op(
+    data_uri: str, val_fraction: float, test_fraction: float, seed: int, split: Output[Dataset]
+):
+    """Validate the folder-per-class dataset at ``data_uri`` and split it (seeded, stratified)."""
+    from components.prepare.dataset import prepare_dataset
+
+    result = prepare_dataset(
+        data_uri, split.path, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
+    )
+    split.metadata["classes"] = result.classes
+    split.metadata["fingerprint"] = result.fingerprint

@@ -1,0 +1,39 @@
+"""KFP component for the train step."""
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Metrics, Model, Output
+
+from components.kfp_image import TRAINER_IMAGE
+
+
+@dsl.component(base_image=TRAINER_IMAGE)
+def train_op(
+    split: Input[Dataset],
+    backbone: str,
+    weights: str,
+    image_size: int,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    model: Output[Model],
+    metrics: Output[Metrics],
+):
+    """Fine-tune ``backbone`` with a new softmax head; keep the best epoch's weights."""
+    from components.train.train import TrainParams, train_classifier
+
+    params = TrainParams(
+        backbone=backbone,
+        weights=weights,
+        image_size=image_size,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+    )
+    result = train_classifier(split.path, model.path, params)
+    model.metadata["framework"] = "keras"
+    model.metadata["backbone"] = backbone
+    metrics.log_metric("val_accuracy", result.val_accuracy)
+    metrics.log_metric("val_loss", result.val_loss)
+    metrics.log_metric("best_epoch", result.best_epoch)

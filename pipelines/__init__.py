@@ -1,0 +1,1 @@
+"""The training pipeline: wiring, compilation, and local runs."""

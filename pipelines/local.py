@@ -1,0 +1,23 @@
+"""Run the training pipeline on this machine with kfp.local (no cluster)."""
+
+from pathlib import Path
+
+from kfp import local
+
+from components.prepare.dataset import scan_dataset
+from pipelines.training import training_pipeline
+
+
+def run_local(pipeline_root: str | Path, **arguments: object) -> None:
+    """Run ``training_pipeline`` in subprocesses of this Python environment.
+
+    The dataset layout is checked first (cheaply), so a wrong path fails in a
+    second with a message naming it rather than after a container start.
+
+    Raises:
+        DataError: the dataset layout is wrong.
+        RuntimeError: a pipeline task failed (its log is printed above).
+    """
+    scan_dataset(str(arguments["data_uri"]))
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
+    training_pipeline(**arguments)

@@ -1,0 +1,123 @@
+"""Start the Go predictor as a local process and talk to it over HTTP (TF Serving REST).
+
+Used by the demo and the tests: the embedded default runs the predictor as a
+plain process on loopback instead of a Kubernetes Deployment.
+"""
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+DEFAULT_BINARY = Path(__file__).resolve().parent.parent / "build" / "predictor"
+
+
+class PredictorError(RuntimeError):
+    """The predictor did not start, or answered with an error."""
+
+    def __init__(self, message: str, status: int = 0, body: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.body = body or {}
+
+
+class LocalPredictor:
+    """A running predictor process serving one model directory.
+
+    Use as a context manager: the process is stopped (SIGTERM) on exit.
+    """
+
+    def __init__(
+        self,
+        model_base_path: str | Path,
+        model_name: str,
+        *,
+        binary: str | Path = DEFAULT_BINARY,
+        log_path: str | Path | None = None,
+        extra_args: tuple[str, ...] = (),
+    ):
+        self.model_name = model_name
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(log_path or f"/tmp/predictor-{self.port}.log")
+        if not Path(binary).is_file():
+            raise PredictorError(f"predictor binary not found: {binary} (run `make build`)")
+        args = [
+            str(binary),
+            f"--listen-addr=127.0.0.1:{self.port}",
+            f"--model-base-path={model_base_path}",
+            f"--model-name={model_name}",
+            *extra_args,
+        ]
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def __enter__(self) -> "LocalPredictor":
+        self.wait_ready()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Block until ``/v2/health/ready`` answers 200, or raise with the process log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise PredictorError(f"predictor exited with {self.process.returncode}: {self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/v2/health/ready", timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise PredictorError(f"predictor not ready after {timeout}s: {self.log()}")
+
+    def stop(self) -> int:
+        """Stop the process gracefully and return its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def log(self) -> str:
+        """The process's output so far (last 2000 characters)."""
+        return self.log_path.read_text()[-2000:] if self.log_path.exists() else ""
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, dict]:
+        """Send one HTTP request; return (status, decoded JSON body) for any status."""
+        req = urllib.request.Request(f"{self.url}{path}", data=body, method=method)
+        req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
+
+    def predict(self, images: list[bytes]) -> list[dict]:
+        """Predict encoded images with ``:predict`` (row format, ``{"b64": ...}`` instances)."""
+        instances = [{"b64": base64.b64encode(image).decode()} for image in images]
+        body = json.dumps({"instances": instances}).encode()
+        status, reply = self.request("POST", f"/v1/models/{self.model_name}:predict", body)
+        if status != 200:
+            raise PredictorError(f"predict: HTTP {status}: {reply.get('error')}", status, reply)
+        return reply["predictions"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

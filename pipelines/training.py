@@ -1,0 +1,66 @@
+"""prepare -> train -> evaluate -> (gate) -> export + publish, as one KFP v2 pipeline."""
+
+from kfp import dsl
+
+from components.evaluate.component import evaluate_op
+from components.export.component import export_op
+from components.prepare.component import prepare_op
+from components.train.component import train_op
+
+PIPELINE_NAME = "image-classifier-training"
+
+
+@dsl.pipeline(name=PIPELINE_NAME, description=__doc__)
+def training_pipeline(
+    data_uri: str,
+    model_base_uri: str,
+    model_name: str = "classifier",
+    backbone: str = "small_cnn",
+    weights: str = "none",
+    image_size: int = 64,
+    epochs: int = 40,
+    batch_size: int = 16,
+    learning_rate: float = 1e-3,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 42,
+    min_accuracy: float = 0.8,
+):
+    """Train a classifier on ``data_uri`` and publish it under ``model_base_uri`` if it passes."""
+    prepare = prepare_op(
+        data_uri=data_uri, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
+    )
+    prepare.set_caching_options(False)  # the dataset folder may change between runs
+    prepare.set_cpu_request("1").set_memory_request("2G")
+
+    train = train_op(
+        split=prepare.outputs["split"],
+        backbone=backbone,
+        weights=weights,
+        image_size=image_size,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+    )
+    train.set_cpu_request("2").set_memory_request("8G")
+
+    evaluate = evaluate_op(
+        model=train.outputs["model"], split=prepare.outputs["split"], min_accuracy=min_accuracy
+    )
+    evaluate.set_cpu_request("1").set_memory_request("4G")
+
+    # The gate is enforced inside the publish step (it refuses a model that did not
+    # pass) rather than with dsl.If: kfp.local 2.16 cannot evaluate compiled
+    # conditions, and the pipeline must behave the same locally and on a cluster.
+    publish = export_op(
+        model=train.outputs["model"],
+        split=prepare.outputs["split"],
+        passed=evaluate.outputs["passed"],
+        reason=evaluate.outputs["reason"],
+        test_accuracy=evaluate.outputs["accuracy"],
+        model_base_uri=model_base_uri,
+        model_name=model_name,
+    )
+    publish.set_caching_options(False)  # publishing has side effects: never skip it
+    publish.set_cpu_request("1").set_memory_request("4G")
