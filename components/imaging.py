@@ -7,6 +7,7 @@ served model sees different inputs than the one that was evaluated. Both call
 
 import tensorflow as tf
 
+
 def decode_image(image_bytes: tf.Tensor, image_size: int) -> tf.Tensor:
     """Decode one JPEG/PNG/GIF/BMP string to a float32 ``[size, size, 3]`` tensor in [0, 255]."""
     image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)

@@ -1,7 +1,7 @@
 """CLI for the training pipeline.
 
-    python -m pipelines compile [--output FILE]
-    python -m pipelines run-local --data-uri DIR --model-base-uri DIR [--epochs N ...]
+python -m pipelines compile [--output FILE]
+python -m pipelines run-local --data-uri DIR --model-base-uri DIR [--epochs N ...]
 """
 
 import argparse
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _add_pipeline_parameters(parser: argparse.ArgumentParser) -> None:
-    """One flag per pipeline parameter (``--data-uri``, ``--epochs``...), typed from its signature."""
+    """Add one flag per pipeline parameter (``--data-uri``, ``--epochs``...), typed from it."""
     for name, param in inspect.signature(training_pipeline.pipeline_func).parameters.items():
         flag = "--" + name.replace("_", "-")
         if param.default is inspect.Parameter.empty:

@@ -50,7 +50,9 @@ def demo(workdir: Path, epochs: int) -> None:
 
     _step("3/4 starting the Go predictor")
     holdout = sorted((data_dir / "holdout").glob("*/*.jpg"))
-    with LocalPredictor(model_base / MODEL_NAME, MODEL_NAME, log_path=workdir / "predictor.log") as p:
+    with LocalPredictor(
+        model_base / MODEL_NAME, MODEL_NAME, log_path=workdir / "predictor.log"
+    ) as p:
         status = p.request("GET", f"/v1/models/{MODEL_NAME}")[1]
         print(f"{p.url}/v1/models/{MODEL_NAME} -> {status}")
         _step(f"4/4 predicting {len(holdout)} held-out images over HTTP")

@@ -71,7 +71,9 @@ class LocalPredictor:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise PredictorError(f"predictor exited with {self.process.returncode}: {self.log()}")
+                raise PredictorError(
+                    f"predictor exited with {self.process.returncode}: {self.log()}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/v2/health/ready", timeout=1) as resp:
                     if resp.status == 200:

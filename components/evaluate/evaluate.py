@@ -48,7 +48,9 @@ def evaluate_classifier(
     loss = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
     passed = accuracy >= min_accuracy
     verdict = "clears" if passed else "is below"
-    reason = f"test accuracy {accuracy:.4f} on {len(truth)} images {verdict} the minimum {min_accuracy}"
+    reason = (
+        f"test accuracy {accuracy:.4f} on {len(truth)} images {verdict} the minimum {min_accuracy}"
+    )
     result = EvalResult(accuracy, loss, classes, matrix.tolist(), passed, reason)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

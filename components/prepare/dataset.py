@@ -55,7 +55,9 @@ def scan_dataset(data_uri: str) -> dict[str, list[Path]]:
         raise DataError(f"{root}: need at least two class folders, found {len(class_dirs)}")
     files: dict[str, list[Path]] = {}
     for class_dir in class_dirs:
-        images = sorted(p for p in class_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+        images = sorted(
+            p for p in class_dir.iterdir() if p.is_file() and not p.name.startswith(".")
+        )
         if not images:
             raise DataError(f"class folder is empty: {class_dir}")
         for image in images:

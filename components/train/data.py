@@ -14,7 +14,7 @@ def image_dataset(
     training: bool,
     seed: int = 0,
 ) -> tf.data.Dataset:
-    """Batches of ``(pixels, class id)``: parallel decode, cache, and for training shuffle + augment.
+    """Batches of ``(pixels, class id)``: parallel decode, cache; shuffle + augment for training.
 
     Files are read with ``tf.io.read_file``, so local paths and ``gs://`` URIs both work.
     """

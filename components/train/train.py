@@ -12,10 +12,10 @@ from pathlib import Path
 import keras
 
 from components.errors import StepError
+from components.plots import plot_history
 from components.prepare.dataset import read_split
 from components.train.data import image_dataset
 from components.train.model import build_classifier
-from components.plots import plot_history
 
 MODEL_FILE = "model.keras"
 PARAMS_FILE = "train_params.json"
@@ -46,7 +46,9 @@ class TrainResult:
     val_loss: float
 
 
-def train_classifier(split_dir: str | Path, out_dir: str | Path, params: TrainParams) -> TrainResult:
+def train_classifier(
+    split_dir: str | Path, out_dir: str | Path, params: TrainParams
+) -> TrainResult:
     """Train on ``split_dir``'s train/val splits and write the best model to ``out_dir``.
 
     ``out_dir`` receives ``model.keras`` (best epoch), ``classes.txt``,
@@ -106,5 +108,3 @@ def load_trained(model_dir: str | Path) -> tuple[keras.Model, list[str], TrainPa
     classes = (model_dir / "classes.txt").read_text().split()
     params = TrainParams(**json.loads((model_dir / PARAMS_FILE).read_text()))
     return model, classes, params
-
-

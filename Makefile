@@ -1,0 +1,45 @@
+# Train with Python, predict with Go. `make demo` and `make test` are the two entry points.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: demo test test-python test-go lint build venv pipeline test-model clean
+
+demo: build  ## train on LFW faces locally (kfp.local), serve with Go, predict held-out images
+	$(PY) -m pipelines.demo
+
+test: lint test-go test-python  ## every Python and Go test
+
+venv: .venv/.installed
+.venv/.installed: requirements.txt requirements.lock pyproject.toml scripts/setup_venv.sh
+	bash scripts/setup_venv.sh
+	touch $@
+
+serving/third_party/tensorflow: | .venv/.installed
+	bash scripts/link_libtensorflow.sh
+
+build: build/predictor
+build/predictor: .venv/.installed serving/third_party/tensorflow $(shell find serving -name '*.go' -not -path '*/third_party/*') serving/go.mod
+	bash scripts/build_predictor.sh $@
+
+test-model: serving/testdata/model/expected.json
+serving/testdata/model/expected.json: .venv/.installed scripts/make_test_model.py components/export/savedmodel.py components/imaging.py
+	$(PY) scripts/make_test_model.py serving/testdata/model
+
+test-go: build test-model
+	cd serving && PREDICTOR_REQUIRE_TF_TESTS=1 go test -race -count=1 ./...
+
+test-python: build test-model
+	$(PY) -m pytest
+
+lint: .venv/.installed serving/third_party/tensorflow
+	$(PY) -m ruff check components pipelines tests scripts
+	$(PY) -m ruff format --check components pipelines tests scripts
+	@test -z "$$(gofmt -l serving/cmd serving/internal serving/*.go)" || { gofmt -l serving/cmd serving/internal serving/*.go; echo "gofmt: files above need formatting"; exit 1; }
+	cd serving && go vet ./...
+
+pipeline: .venv/.installed  ## compile the pipeline to KFP IR YAML
+	$(PY) -m pipelines compile --output build/training_pipeline.yaml
+
+clean:
+	rm -rf build serving/testdata serving/third_party
