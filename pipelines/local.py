@@ -1,5 +1,6 @@
 """Run the training pipeline on this machine with kfp.local (no cluster)."""
 
+import warnings
 from pathlib import Path
 
 from kfp import local
@@ -19,5 +20,8 @@ def run_local(pipeline_root: str | Path, **arguments: object) -> None:
         RuntimeError: a pipeline task failed (its log is printed above).
     """
     scan_dataset(str(arguments["data_uri"]))
+    # The components name the trainer image for cluster runs; locally the current
+    # environment has the same package installed, which is what kfp warns about.
+    warnings.filterwarnings("ignore", message="You may be attemping to run a task that uses custom")
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
     training_pipeline(**arguments)

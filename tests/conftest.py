@@ -1,0 +1,47 @@
+"""Shared fixtures: real LFW images as folders, the built Go predictor, the Go fixture model."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipelines.demo_data import write_lfw_folders
+from pipelines.predictor_process import DEFAULT_BINARY
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_MODEL = ROOT / "serving" / "testdata" / "model"
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def lfw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's LFW face / non-face folders: ``train/<class>/`` and ``holdout/<class>/``."""
+    out = tmp_path_factory.mktemp("lfw")
+    write_lfw_folders(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def predictor_binary() -> Path:
+    """The Go predictor built by ``make build`` (``make test`` builds it first)."""
+    if not DEFAULT_BINARY.is_file():
+        pytest.fail(f"{DEFAULT_BINARY} missing: run `make build` (make test does)")
+    return DEFAULT_BINARY
+
+
+@pytest.fixture(scope="session")
+def fixture_model() -> Path:
+    """``serving/testdata/model``: version 1, images/, expected.json (``make test-model``)."""
+    if not (FIXTURE_MODEL / "expected.json").is_file():
+        pytest.fail(f"{FIXTURE_MODEL} missing: run `make test-model` (make test does)")
+    return FIXTURE_MODEL
+
+
+def make_class_folders(root: Path, counts: dict[str, int], source: Path) -> Path:
+    """Copy ``counts[c]`` real JPEGs per class from ``source/<c>/`` into ``root/<c>/``."""
+    for label, n in counts.items():
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for image in sorted((source / label).iterdir())[:n]:
+            (root / label / image.name).write_bytes(image.read_bytes())
+    return root

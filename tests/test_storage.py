@@ -1,0 +1,71 @@
+"""Atomic, versioned publishing to a local object-store directory."""
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from components.errors import StorageError
+from components.storage import COMPLETE_MARKER, list_versions, local_path, publish_version
+
+
+def _fake_export(tmp_path: Path, name: str = "export") -> Path:
+    src = tmp_path / name
+    (src / "variables").mkdir(parents=True)
+    (src / "saved_model.pb").write_bytes(b"graph")
+    (src / "variables" / "variables.index").write_bytes(b"index")
+    return src
+
+
+def test_publish_numbers_versions_and_writes_the_marker_last(tmp_path):
+    src = _fake_export(tmp_path)
+    base = tmp_path / "models"
+    first = publish_version(src, str(base), "faces")
+    second = publish_version(src, f"file://{base}", "faces")
+    assert (first.version, second.version) == (1, 2)
+    marker = json.loads((base / "faces" / "1" / COMPLETE_MARKER).read_text())
+    assert marker["files"] == {"saved_model.pb": 5, "variables/variables.index": 5}
+    assert list_versions(str(base), "faces") == [1, 2]
+    assert [p.name for p in (base / "faces").iterdir() if p.name.startswith(".")] == []
+
+
+def test_incomplete_versions_are_not_listed(tmp_path):
+    base = tmp_path / "models"
+    (base / "faces" / "7").mkdir(parents=True)  # a crashed writer's leftovers: no marker
+    (base / "faces" / "7" / "saved_model.pb").write_bytes(b"partial")
+    assert list_versions(str(base), "faces") == []
+    assert publish_version(_fake_export(tmp_path), str(base), "faces").version == 8
+
+
+def test_concurrent_publishers_never_share_a_version(tmp_path):
+    src = _fake_export(tmp_path)
+    base = str(tmp_path / "models")
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(publish_version(src, base, "m").version))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == list(range(1, 9))
+    assert list_versions(base, "m") == list(range(1, 9))
+
+
+@pytest.mark.parametrize(
+    ("src_name", "model_name", "message"),
+    [("not-a-model", "m", "no saved_model.pb"), ("export", "../escape", "invalid model name")],
+)
+def test_publish_rejects_bad_input_and_leaves_nothing(tmp_path, src_name, model_name, message):
+    _fake_export(tmp_path)
+    (tmp_path / "not-a-model").mkdir()
+    with pytest.raises(StorageError, match=message):
+        publish_version(tmp_path / src_name, str(tmp_path / "models"), model_name)
+    assert not (tmp_path / "models").exists()
+
+
+def test_remote_schemes_are_named_in_the_error():
+    with pytest.raises(StorageError, match=r"s3://.*not supported"):
+        local_path("s3://bucket/models")
