@@ -45,3 +45,13 @@ def make_class_folders(root: Path, counts: dict[str, int], source: Path) -> Path
         for image in sorted((source / label).iterdir())[:n]:
             (root / label / image.name).write_bytes(image.read_bytes())
     return root
+
+
+@pytest.fixture(scope="session")
+def gcs():
+    """A real GCS emulator (fake-gcs-server) on loopback for the whole session."""
+    from gcs_emulator import GCSEmulator
+
+    emulator = GCSEmulator()
+    yield emulator
+    emulator.stop()

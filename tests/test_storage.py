@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from components.errors import StorageError
-from components.storage import COMPLETE_MARKER, list_versions, local_path, publish_version
+from components.storage import (
+    COMPLETE_MARKER,
+    list_versions,
+    local_path,
+    open_store,
+    publish_version,
+)
 
 
 def _fake_export(tmp_path: Path, name: str = "export") -> Path:
@@ -66,6 +72,8 @@ def test_publish_rejects_bad_input_and_leaves_nothing(tmp_path, src_name, model_
     assert not (tmp_path / "models").exists()
 
 
-def test_remote_schemes_are_named_in_the_error():
+def test_unsupported_schemes_are_named_in_the_error():
     with pytest.raises(StorageError, match=r"s3://.*not supported"):
-        local_path("s3://bucket/models")
+        open_store("s3://bucket/models")
+    with pytest.raises(StorageError, match=r"gs://b/m: gs:// is not a local path"):
+        local_path("gs://b/m")

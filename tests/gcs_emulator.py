@@ -1,0 +1,60 @@
+"""fake-gcs-server on loopback: a real GCS emulator for the gs:// code paths."""
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
+
+BINARY = Path(__file__).resolve().parent.parent / "build" / "tools" / "bin" / "fake-gcs-server"
+
+
+class GCSEmulator:
+    """A running fake-gcs-server (in-memory backend); sets ``STORAGE_EMULATOR_HOST``."""
+
+    def __init__(self) -> None:
+        if not BINARY.is_file():
+            raise RuntimeError(f"{BINARY} missing: run scripts/install_fake_gcs_server.sh")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.host = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [
+                str(BINARY),
+                "-backend=memory",
+                "-scheme=http",
+                "-host=127.0.0.1",
+                f"-port={self.port}",
+                f"-public-host=127.0.0.1:{self.port}",
+                "-log-level=error",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._wait_ready()
+        os.environ["STORAGE_EMULATOR_HOST"] = self.host
+        self.client = storage.Client(project="emulator", credentials=AnonymousCredentials())
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.host}/storage/v1/b", timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.process.kill()
+        raise RuntimeError(f"fake-gcs-server did not start on {self.host}")
+
+    def create_bucket(self, name: str) -> storage.Bucket:
+        return self.client.create_bucket(name)
+
+    def stop(self) -> None:
+        os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        self.process.terminate()
+        self.process.wait(timeout=10)
