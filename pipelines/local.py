@@ -5,7 +5,7 @@ from pathlib import Path
 
 from kfp import local
 
-from components.prepare.dataset import scan_dataset
+from components.prepare.sources import list_labelled_files
 from pipelines.training import training_pipeline
 
 
@@ -19,7 +19,7 @@ def run_local(pipeline_root: str | Path, **arguments: object) -> None:
         DataError: the dataset layout is wrong.
         RuntimeError: a pipeline task failed (its log is printed above).
     """
-    scan_dataset(str(arguments["data_uri"]))
+    list_labelled_files(str(arguments["data_uri"]))
     # The components name the trainer image for cluster runs; locally the current
     # environment has the same package installed, which is what kfp warns about.
     warnings.filterwarnings("ignore", message="You may be attemping to run a task that uses custom")

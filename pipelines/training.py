@@ -24,11 +24,18 @@ def training_pipeline(
     val_fraction: float = 0.1,
     test_fraction: float = 0.1,
     seed: int = 42,
+    min_images_per_class: int = 3,
+    invalid_files: str = "fail",
     min_accuracy: float = 0.8,
 ):
     """Train a classifier on ``data_uri`` and publish it under ``model_base_uri`` if it passes."""
     prepare = prepare_op(
-        data_uri=data_uri, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
+        data_uri=data_uri,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+        min_images_per_class=min_images_per_class,
+        invalid_files=invalid_files,
     )
     prepare.set_caching_options(False)  # the dataset folder may change between runs
     prepare.set_cpu_request("1").set_memory_request("2G")

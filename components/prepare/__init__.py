@@ -1,5 +1,6 @@
-"""Prepare: validate a folder-per-class image dataset and split it into train/val/test."""
+"""Prepare: validate a labelled image dataset and split it into train/val/test."""
 
-from components.prepare.dataset import DatasetSplit, prepare_dataset, read_split, scan_dataset
+from components.prepare.dataset import DatasetSplit, prepare_dataset, read_split
+from components.prepare.sources import list_labelled_files
 
-__all__ = ["DatasetSplit", "prepare_dataset", "read_split", "scan_dataset"]
+__all__ = ["DatasetSplit", "list_labelled_files", "prepare_dataset", "read_split"]

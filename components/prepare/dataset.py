@@ -1,71 +1,42 @@
-"""Validate a folder-per-class image dataset and write a seeded, stratified split.
+"""Validate a labelled image dataset, snapshot it, and write a seeded stratified split.
 
-Input layout (the layout of the celebrity-faces proof of concept)::
+Input: a folder per class (local or ``gs://``) or a CSV manifest, see
+:mod:`components.prepare.sources`. Output, the prepare step's artifact::
 
-    <data_dir>/<class name>/<image>.jpg|.png|...
-
-Output (the prepare step's artifact directory)::
-
-    classes.txt                 one class name per line, sorted; line i is class id i
-    train.csv, val.csv, test.csv   ``path,label`` rows (absolute paths, class names)
-    stats.json                  per-class counts, image sizes, content fingerprint
+    images/<class>/<file>        the valid images, copied (a snapshot the run trains on)
+    classes.txt                  one class name per line, sorted; line i is class id i
+    train.csv, val.csv, test.csv ``path,label`` rows, paths relative to the artifact
+    stats.json                   per-class counts, image sizes, content fingerprint,
+                                 and the invalid files that were skipped
 """
 
 import csv
 import hashlib
 import json
 import random
-from dataclasses import asdict, dataclass, field
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
-
-from PIL import Image
+from typing import Literal
 
 from components.errors import DataError
-from components.image_format import sniff_image_format
-from components.storage import local_path
+from components.prepare.sources import LabelledFile, list_labelled_files
+from components.prepare.validate import image_problem, image_size
+from components.progress import Progress
 
 SPLITS = ("train", "val", "test")
+InvalidPolicy = Literal["fail", "skip"]
 
 
 @dataclass
 class DatasetSplit:
-    """Summary of a prepared dataset."""
+    """Summary of a prepared dataset (also written as ``stats.json``)."""
 
     classes: list[str]
     counts: dict[str, dict[str, int]]  # split -> class -> images
-    fingerprint: str
-    image_sizes: dict[str, list[int]] = field(default_factory=dict)  # "WxH" -> [count]
-
-
-def scan_dataset(data_uri: str) -> dict[str, list[Path]]:
-    """List the images of each class folder, checking the layout and file signatures.
-
-    This is cheap (it reads only each file's first bytes), so callers can run it
-    before starting a long pipeline.
-
-    Raises:
-        DataError: the directory is missing, has fewer than two class folders,
-            a class folder is empty, or a file is not a JPEG/PNG/GIF/BMP image.
-    """
-    root = local_path(data_uri)
-    if not root.is_dir():
-        raise DataError(f"data directory not found: {root}")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if len(class_dirs) < 2:
-        raise DataError(f"{root}: need at least two class folders, found {len(class_dirs)}")
-    files: dict[str, list[Path]] = {}
-    for class_dir in class_dirs:
-        images = sorted(
-            p for p in class_dir.iterdir() if p.is_file() and not p.name.startswith(".")
-        )
-        if not images:
-            raise DataError(f"class folder is empty: {class_dir}")
-        for image in images:
-            with image.open("rb") as f:
-                if sniff_image_format(f.read(16)) is None:
-                    raise DataError(f"not a JPEG, PNG, GIF or BMP image: {image}")
-        files[class_dir.name] = images
-    return files
+    fingerprint: str  # sha256 over (class, file name, content) of every valid image
+    image_sizes: dict[str, int]  # "WxH" -> images
+    invalid: list[dict[str, str]]  # {"uri", "reason"} per skipped file
 
 
 def prepare_dataset(
@@ -75,81 +46,128 @@ def prepare_dataset(
     val_fraction: float = 0.1,
     test_fraction: float = 0.1,
     seed: int = 42,
+    min_images_per_class: int = 3,
+    invalid_files: InvalidPolicy = "fail",
 ) -> DatasetSplit:
-    """Validate every image under ``data_uri`` and write a stratified split to ``out_dir``.
+    """Validate every image under ``data_uri`` and write the split to ``out_dir``.
 
-    Each class is shuffled with ``seed`` and cut into test, validation and train
-    parts, so the same data and seed always give the same split.
+    Args:
+        data_uri: folder per class (local path or ``gs://``) or a ``path,label`` CSV.
+        out_dir: the artifact directory to write.
+        val_fraction: share of each class for validation (at least one image).
+        test_fraction: share of each class for the held-out test split (at least one).
+        seed: shuffles each class; the same data and seed give the same split.
+        min_images_per_class: a class with fewer valid images is an error.
+        invalid_files: ``fail`` stops at corrupt, empty or non-image files;
+            ``skip`` leaves them out and lists them in ``stats.json``.
 
     Raises:
-        DataError: the layout is wrong, a file cannot be decoded, or a class has
-            too few images to give every split at least one.
+        DataError: the layout is wrong, a file is invalid (with ``fail``), or a
+            class has too few images.
     """
     if not 0 < val_fraction < 1 or not 0 < test_fraction < 1 or val_fraction + test_fraction >= 1:
         raise DataError(
             f"val_fraction={val_fraction}, test_fraction={test_fraction}: "
             "each must be in (0, 1) and their sum below 1"
         )
-    files = scan_dataset(data_uri)
+    if invalid_files not in ("fail", "skip"):
+        raise DataError(f"invalid_files={invalid_files!r}: use 'fail' or 'skip'")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    rows: dict[str, list[tuple[str, str]]] = {s: [] for s in SPLITS}
-    counts: dict[str, dict[str, int]] = {s: {} for s in SPLITS}
-    sizes: dict[str, int] = {}
-    digest = hashlib.sha256()
-    rng = random.Random(seed)
-    print(f"prepare: validating {sum(map(len, files.values()))} images in {len(files)} classes")
-    for label, images in files.items():
-        for image in images:
-            size = _check_decodes(image)
-            sizes[size] = sizes.get(size, 0) + 1
-            digest.update(f"{label}/{image.name}\0".encode())
-            digest.update(hashlib.sha256(image.read_bytes()).digest())
-        shuffled = images[:]
-        rng.shuffle(shuffled)
-        n_test = max(1, round(len(images) * test_fraction))
-        n_val = max(1, round(len(images) * val_fraction))
-        if len(images) < n_test + n_val + 1:
+    files = list_labelled_files(data_uri)
+    kept, invalid, sizes, digest = _snapshot(files, out / "images", invalid_files)
+    classes = sorted(kept)
+    for label in classes:
+        if len(kept[label]) < min_images_per_class:
             raise DataError(
-                f"class folder {images[0].parent} has {len(images)} images; "
-                f"need at least {n_test + n_val + 1} for train/val/test"
+                f"class {label!r} has {len(kept[label])} valid images; "
+                f"need at least {min_images_per_class}"
             )
-        parts = {
-            "test": shuffled[:n_test],
-            "val": shuffled[n_test : n_test + n_val],
-            "train": shuffled[n_test + n_val :],
-        }
-        for split, part in parts.items():
-            rows[split].extend((str(p.resolve()), label) for p in part)
-            counts[split][label] = len(part)
+    rows, counts = _split(kept, val_fraction, test_fraction, seed)
     for split in SPLITS:
         with (out / f"{split}.csv").open("w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["path", "label"])
             writer.writerows(rows[split])
-    classes = list(files)
     (out / "classes.txt").write_text("".join(f"{c}\n" for c in classes))
-    result = DatasetSplit(classes, counts, digest.hexdigest(), {k: [v] for k, v in sizes.items()})
+    result = DatasetSplit(classes, counts, digest, dict(sizes), invalid)
     (out / "stats.json").write_text(json.dumps(asdict(result), indent=1))
     for split in SPLITS:
         print(f"prepare: {split:5s} {counts[split]}")
+    if invalid:
+        print(f"prepare: skipped {len(invalid)} invalid files (listed in stats.json)")
     return result
 
 
+def _snapshot(
+    files: list[LabelledFile], images_dir: Path, policy: InvalidPolicy
+) -> tuple[dict[str, list[str]], list[dict[str, str]], Counter, str]:
+    """Copy valid images into ``images_dir``; return kept names per class, invalid files,
+    image-size histogram and the content fingerprint."""
+    kept: dict[str, list[str]] = defaultdict(list)
+    invalid: list[dict[str, str]] = []
+    sizes: Counter = Counter()
+    hashes = []
+    progress = Progress("prepare: validating", len(files))
+    for file in files:
+        data = file.store.read_bytes(file.name)
+        progress.advance()
+        if problem := image_problem(data):
+            if policy == "fail":
+                raise DataError(
+                    f"{file.uri}: {problem} (use invalid_files=skip to leave such files out)"
+                )
+            invalid.append({"uri": file.uri, "reason": problem})
+            continue
+        name = _unique_name(kept[file.label], file.name.rsplit("/", 1)[-1])
+        target = images_dir / file.label / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        kept[file.label].append(name)
+        width, height = image_size(data)
+        sizes[f"{width}x{height}"] += 1
+        hashes.append(f"{file.label}/{name}:{hashlib.sha256(data).hexdigest()}")
+    fingerprint = hashlib.sha256("\n".join(sorted(hashes)).encode()).hexdigest()
+    return kept, invalid, sizes, fingerprint
+
+
+def _unique_name(taken: list[str], name: str) -> str:
+    if name not in taken:
+        return name
+    return f"{len(taken)}_{name}"
+
+
+def _split(
+    kept: dict[str, list[str]], val_fraction: float, test_fraction: float, seed: int
+) -> tuple[dict[str, list[tuple[str, str]]], dict[str, dict[str, int]]]:
+    rows: dict[str, list[tuple[str, str]]] = {s: [] for s in SPLITS}
+    counts: dict[str, dict[str, int]] = {s: {} for s in SPLITS}
+    rng = random.Random(seed)
+    for label in sorted(kept):
+        names = sorted(kept[label])
+        rng.shuffle(names)
+        n_test = max(1, round(len(names) * test_fraction))
+        n_val = max(1, round(len(names) * val_fraction))
+        if len(names) < n_test + n_val + 1:
+            raise DataError(
+                f"class {label!r} has {len(names)} valid images; "
+                f"need at least {n_test + n_val + 1} for train/val/test"
+            )
+        parts = {
+            "test": names[:n_test],
+            "val": names[n_test : n_test + n_val],
+            "train": names[n_test + n_val :],
+        }
+        for split, part in parts.items():
+            rows[split].extend((f"images/{label}/{n}", label) for n in part)
+            counts[split][label] = len(part)
+    return rows, counts
+
+
 def read_split(split_dir: str | Path, split: str) -> tuple[list[str], list[int], list[str]]:
-    """Read one split written by :func:`prepare_dataset`: (paths, class ids, class names)."""
+    """Read one split written by :func:`prepare_dataset`: (local paths, class ids, class names)."""
     split_dir = Path(split_dir)
-    classes = (split_dir / "classes.txt").read_text().split()
+    classes = (split_dir / "classes.txt").read_text().split("\n")[:-1]
     index = {c: i for i, c in enumerate(classes)}
     with (split_dir / f"{split}.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
-    return [r["path"] for r in rows], [index[r["label"]] for r in rows], classes
-
-
-def _check_decodes(image: Path) -> str:
-    try:
-        with Image.open(image) as img:
-            img.load()
-            return f"{img.width}x{img.height}"
-    except (OSError, SyntaxError, ValueError) as err:
-        raise DataError(f"cannot decode image {image}: {err}") from err
+    return [str(split_dir / r["path"]) for r in rows], [index[r["label"]] for r in rows], classes

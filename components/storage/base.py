@@ -26,6 +26,10 @@ class ObjectStore(ABC):
     uri: str
 
     @abstractmethod
+    def exists(self) -> bool:
+        """Whether the root holds anything (a directory, or objects under the prefix)."""
+
+    @abstractmethod
     def list_files(self, prefix: str = "") -> list[str]:
         """Names (relative to the root) of every file under ``prefix``, sorted."""
 

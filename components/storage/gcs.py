@@ -53,6 +53,13 @@ class GCSStore(ObjectStore):
     def _key(self, name: str) -> str:
         return f"{self.prefix}/{name}" if self.prefix else name
 
+    def exists(self) -> bool:
+        root = f"{self.prefix}/" if self.prefix else ""
+        with _errors(f"listing {self.uri}"):
+            return any(
+                True for _ in self.client.list_blobs(self.bucket, prefix=root, max_results=1)
+            )
+
     def list_files(self, prefix: str = "") -> list[str]:
         root = f"{self.prefix}/" if self.prefix else ""
         with _errors(f"listing {self.uri}/{prefix}"):

@@ -31,6 +31,9 @@ class LocalStore(ObjectStore):
         self.root = root
         self.uri = str(root)
 
+    def exists(self) -> bool:
+        return self.root.is_dir()
+
     def list_files(self, prefix: str = "") -> list[str]:
         base = self.root / prefix
         if not base.exists():
