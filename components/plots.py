@@ -8,12 +8,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def plot_history(history: dict[str, list[float]], path: Path) -> None:
-    """Draw loss and accuracy per epoch, training vs validation."""
+def plot_history(records: list[dict], path: Path) -> None:
+    """Draw loss and accuracy per epoch, training vs validation, from the epoch log."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    epochs = range(1, len(records) + 1)
     for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
-        ax.plot(history[metric], label="train")
-        ax.plot(history[f"val_{metric}"], label="validation")
+        ax.plot(epochs, [r[metric] for r in records], label="train")
+        ax.plot(epochs, [r[f"val_{metric}"] for r in records], label="validation")
+        switch = next((i for i, r in enumerate(records) if r["phase"] != records[0]["phase"]), 0)
+        if switch:
+            ax.axvline(switch + 0.5, color="grey", linestyle=":", label="fine-tuning starts")
         ax.set_xlabel("epoch")
         ax.set_title(metric)
         ax.legend()

@@ -21,6 +21,8 @@ def training_pipeline(
     epochs: int = 40,
     batch_size: int = 16,
     learning_rate: float = 1e-3,
+    fine_tune_layers: int = 0,
+    fine_tune_learning_rate: float = 1e-5,
     val_fraction: float = 0.1,
     test_fraction: float = 0.1,
     seed: int = 42,
@@ -48,6 +50,8 @@ def training_pipeline(
         epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
+        fine_tune_layers=fine_tune_layers,
+        fine_tune_learning_rate=fine_tune_learning_rate,
         seed=seed,
     )
     train.set_cpu_request("2").set_memory_request("8G")

@@ -55,8 +55,21 @@ def build_classifier(
     base.trainable = weights.lower() == "none"
     x = base(x, training=False)
     x = keras.layers.Dropout(0.3, name="head_dropout")(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
+    # float32 softmax even under mixed precision, for numerically stable probabilities
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="head", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=f"{backbone}_classifier"), base
+
+
+def unfreeze_top(base: keras.Model, layers: int) -> None:
+    """Make the top ``layers`` layers of ``base`` trainable, keeping BatchNorm frozen.
+
+    BatchNorm statistics learned on the large pretraining set are kept: updating
+    them on a small fine-tuning set destroys what the backbone learned.
+    """
+    base.trainable = True
+    for i, layer in enumerate(base.layers):
+        top = i >= len(base.layers) - layers
+        layer.trainable = top and not isinstance(layer, keras.layers.BatchNormalization)
 
 
 def _resnet50(image_size: int, weights: str) -> keras.Model:

@@ -1,24 +1,31 @@
-"""The training loop: the proof of concept's transfer-learning recipe.
+"""The training loop: the proof of concept's transfer-learning recipe, done right.
 
-Adam on a frozen backbone + new softmax head, EarlyStopping that restores the
-best weights, and ModelCheckpoint keeping the best epoch on disk.
+Phase 1 trains the new softmax head on a frozen pretrained backbone (Adam).
+Phase 2, when asked for, unfreezes the backbone's top layers and continues at a
+lower learning rate. Both phases use EarlyStopping (restoring the best
+weights), a best-epoch ModelCheckpoint, BackupAndRestore (a restarted run
+resumes where it stopped) and TensorBoard logs.
 """
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from components.errors import StepError
 from components.plots import plot_history
 from components.prepare.dataset import read_split
+from components.train.callbacks import MONITOR, phase_callbacks, read_epoch_log
 from components.train.data import image_dataset
-from components.train.model import build_classifier
+from components.train.devices import apply_plan, plan_for, visible_gpus
+from components.train.model import build_classifier, unfreeze_top
 
 MODEL_FILE = "model.keras"
 PARAMS_FILE = "train_params.json"
+EPOCH_LOG = "epochs.jsonl"
+PHASE1_DONE = "phase1.done"
 
 
 @dataclass
@@ -32,6 +39,9 @@ class TrainParams:
     batch_size: int = 16
     learning_rate: float = 1e-3
     patience: int = 8
+    fine_tune_layers: int = 0
+    fine_tune_epochs: int = 10
+    fine_tune_learning_rate: float = 1e-5
     seed: int = 42
 
 
@@ -44,20 +54,26 @@ class TrainResult:
     epochs_run: int
     val_accuracy: float
     val_loss: float
+    devices: str
 
 
 def train_classifier(
     split_dir: str | Path, out_dir: str | Path, params: TrainParams
 ) -> TrainResult:
-    """Train on ``split_dir``'s train/val splits and write the best model to ``out_dir``.
+    """Train on ``split_dir``'s train/val splits; write the best model to ``out_dir``.
 
     ``out_dir`` receives ``model.keras`` (best epoch), ``classes.txt``,
-    ``train_params.json``, ``history.json`` and ``training_curves.png``.
+    ``train_params.json``, ``epochs.jsonl``, ``training_curves.png``, ``logs/``
+    (TensorBoard) and ``backup/`` (removed as each phase completes). Calling it
+    again with the same ``out_dir`` after a crash resumes the run.
+
+    Raises:
+        StepError: unknown backbone, missing weights file, or empty splits.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(params.seed)
-    os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
+    tf.config.experimental.enable_op_determinism()
     train_paths, train_labels, classes = read_split(split_dir, "train")
     val_paths, val_labels, _ = read_split(split_dir, "val")
     if not train_paths or not val_paths:
@@ -66,45 +82,55 @@ def train_classifier(
     train_ds = image_dataset(train_paths, train_labels, training=True, **data)
     val_ds = image_dataset(val_paths, val_labels, training=False, **data)
 
-    model, _ = build_classifier(params.backbone, len(classes), params.image_size, params.weights)
-    model.compile(
-        optimizer=keras.optimizers.Adam(params.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    checkpoint = out / MODEL_FILE
-    callbacks = [
-        keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=params.patience, restore_best_weights=True
-        ),
-        keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", save_best_only=True),
-    ]
+    plan = plan_for(visible_gpus())
+    with apply_plan(plan).scope():
+        model, base = build_classifier(
+            params.backbone, len(classes), params.image_size, params.weights
+        )
     print(
-        f"train: {params.backbone} on {len(train_paths)} images, {len(val_paths)} validation, "
-        f"{len(classes)} classes, up to {params.epochs} epochs"
+        f"train: {params.backbone} ({plan.describe()}) on {len(train_paths)} images, "
+        f"{len(val_paths)} validation, {len(classes)} classes"
     )
-    history = model.fit(
-        train_ds, validation_data=val_ds, epochs=params.epochs, callbacks=callbacks, verbose=2
-    ).history
+    checkpoint, log_path = out / MODEL_FILE, out / EPOCH_LOG
+    fit = dict(validation_data=val_ds, verbose=2)
+
+    if not (out / PHASE1_DONE).exists():
+        model.compile(keras.optimizers.Adam(params.learning_rate), _LOSS, metrics=["accuracy"])
+        callbacks = phase_callbacks(out, "head", params.patience, checkpoint, log_path)
+        model.fit(train_ds, epochs=params.epochs, callbacks=callbacks, **fit)
+        (out / PHASE1_DONE).touch()
+    if params.fine_tune_layers > 0 and not base.trainable:
+        model.load_weights(checkpoint)  # continue from the best head, not the last epoch
+        unfreeze_top(base, params.fine_tune_layers)
+        model.compile(
+            keras.optimizers.Adam(params.fine_tune_learning_rate), _LOSS, metrics=["accuracy"]
+        )
+        print(f"train: fine-tuning the top {params.fine_tune_layers} backbone layers")
+        callbacks = phase_callbacks(out, "fine_tune", params.patience, checkpoint, log_path)
+        model.fit(train_ds, epochs=params.fine_tune_epochs, callbacks=callbacks, **fit)
 
     (out / "classes.txt").write_text("".join(f"{c}\n" for c in classes))
     (out / PARAMS_FILE).write_text(json.dumps(asdict(params), indent=1))
-    (out / "history.json").write_text(json.dumps(history, indent=1))
-    plot_history(history, out / "training_curves.png")
-    best = min(range(len(history["val_loss"])), key=history["val_loss"].__getitem__)
+    records = read_epoch_log(log_path)
+    plot_history(records, out / "training_curves.png")
+    best = min(records, key=lambda r: r[MONITOR])
     return TrainResult(
         model_path=str(checkpoint),
-        best_epoch=best + 1,
-        epochs_run=len(history["val_loss"]),
-        val_accuracy=float(history["val_accuracy"][best]),
-        val_loss=float(history["val_loss"][best]),
+        best_epoch=records.index(best) + 1,
+        epochs_run=len(records),
+        val_accuracy=best["val_accuracy"],
+        val_loss=best[MONITOR],
+        devices=plan.describe(),
     )
+
+
+_LOSS = "sparse_categorical_crossentropy"
 
 
 def load_trained(model_dir: str | Path) -> tuple[keras.Model, list[str], TrainParams]:
     """Load what :func:`train_classifier` wrote: the best model, class names, parameters."""
     model_dir = Path(model_dir)
     model = keras.saving.load_model(model_dir / MODEL_FILE)
-    classes = (model_dir / "classes.txt").read_text().split()
+    classes = (model_dir / "classes.txt").read_text().split("\n")[:-1]
     params = TrainParams(**json.loads((model_dir / PARAMS_FILE).read_text()))
     return model, classes, params

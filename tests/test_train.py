@@ -1,0 +1,123 @@
+"""Training on real LFW images: reproducibility, resume after a kill, weights, fine-tuning."""
+
+import json
+import signal
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from conftest import make_class_folders
+
+from components.errors import StepError
+from components.prepare.dataset import prepare_dataset
+from components.train.devices import plan_for
+from components.train.model import build_classifier
+from components.train.train import TrainParams, load_trained, train_classifier
+
+FAST = dict(image_size=32, batch_size=8, epochs=3, patience=3)
+
+
+@pytest.fixture(scope="module")
+def split_dir(lfw_dir, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("split")
+    data = make_class_folders(tmp / "data", {"face": 15, "nonface": 15}, lfw_dir / "train")
+    prepare_dataset(str(data), tmp / "split", val_fraction=0.2, test_fraction=0.2)
+    return tmp / "split"
+
+
+def _log(out):
+    return [json.loads(line) for line in (out / "epochs.jsonl").read_text().splitlines()]
+
+
+def test_same_data_and_seed_give_the_same_metrics(split_dir, tmp_path):
+    first = train_classifier(split_dir, tmp_path / "a", TrainParams(**FAST, seed=3))
+    second = train_classifier(split_dir, tmp_path / "b", TrainParams(**FAST, seed=3))
+    assert _log(tmp_path / "a") == _log(tmp_path / "b")
+    assert first.val_loss == second.val_loss
+    assert (tmp_path / "a" / "training_curves.png").stat().st_size > 1000
+    assert list((tmp_path / "a" / "logs" / "head").rglob("events.out.tfevents.*"))
+    assert not (tmp_path / "a" / "backup" / "head").exists()  # removed when the phase completes
+
+
+def test_killed_run_resumes_from_its_backup(split_dir, tmp_path):
+    out = tmp_path / "run"
+    command = [
+        sys.executable, "-m", "components.train", "--split-dir", str(split_dir),
+        "--out-dir", str(out), "--image-size", "32", "--batch-size", "4", "--epochs", "6",
+        "--patience", "6",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:
+        if line.startswith("Epoch 3/"):
+            proc.send_signal(signal.SIGKILL)  # preempted in the middle of epoch 3
+            break
+    proc.wait(timeout=60)
+    assert [r["epoch"] for r in _log(out)] == [1, 2]
+
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout[-2000:]
+    assert "Epoch 1/" not in resumed.stdout and "Epoch 3/" in resumed.stdout
+    assert [r["epoch"] for r in _log(out)] == [1, 2, 3, 4, 5, 6]
+    model, classes, _ = load_trained(out)
+    probabilities = model.predict(np.zeros((2, 32, 32, 3), np.float32), verbose=0)
+    assert probabilities.shape == (2, 2) and classes == ["face", "nonface"]
+
+
+def test_weights_file_is_loaded_and_the_backbone_frozen(tmp_path):
+    source, source_base = build_classifier("resnet50", 2, 32, "none")
+    path = tmp_path / "resnet50_base.weights.h5"
+    source_base.save_weights(path)
+    model, base = build_classifier("resnet50", 2, 32, str(path))
+    assert not base.trainable
+    for mine, theirs in zip(base.weights, source_base.weights, strict=True):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    assert len(model.trainable_weights) == 2  # only the new head's kernel and bias
+
+
+@pytest.mark.parametrize(
+    ("backbone", "weights", "message"),
+    [("vgg99", "none", "unknown backbone 'vgg99'"), ("small_cnn", "/no/such.h5", "not found")],
+)
+def test_bad_backbone_or_weights_are_clear_errors(backbone, weights, message):
+    with pytest.raises(StepError, match=message):
+        build_classifier(backbone, 2, 32, weights)
+
+
+def test_cli_names_a_missing_weights_file(split_dir, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "components.train", "--split-dir", str(split_dir),
+         "--out-dir", str(tmp_path), "--weights", "/no/such/weights.h5"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "error: backbone weights file not found: /no/such/weights.h5" in proc.stderr
+
+
+def test_fine_tuning_trains_only_the_top_of_a_pretrained_backbone(split_dir, tmp_path):
+    _, pretrained = build_classifier("small_cnn", 2, 32, "none")
+    weights = tmp_path / "small_cnn.weights.h5"
+    pretrained.save_weights(weights)
+    params = TrainParams(**FAST, weights=str(weights), fine_tune_layers=3, fine_tune_epochs=2)
+    train_classifier(split_dir, tmp_path / "out", params)
+    assert [r["phase"] for r in _log(tmp_path / "out")][-2:] == ["fine_tune", "fine_tune"]
+    model, _, _ = load_trained(tmp_path / "out")
+    base = model.get_layer("small_cnn")
+    convs = [layer for layer in base.layers if isinstance(layer, keras.layers.Conv2D)]
+    originals = [layer for layer in pretrained.layers if isinstance(layer, keras.layers.Conv2D)]
+    changed = [
+        not np.array_equal(a.kernel.numpy(), b.kernel.numpy())
+        for a, b in zip(convs, originals, strict=True)
+    ]
+    assert changed == [False, False, True]  # top 3 layers: conv3 (+pool, GAP); the rest frozen
+
+
+@pytest.mark.parametrize(
+    ("gpus", "mixed", "mirrored", "text"),
+    [(0, False, False, "CPU, float32"), (1, True, False, "1 GPU, mixed_float16"),
+     (4, True, True, "MirroredStrategy over 4 GPUs, mixed_float16")],
+)  # fmt: skip
+def test_device_plan(gpus, mixed, mirrored, text):
+    plan = plan_for(gpus)
+    assert (plan.mixed_precision, plan.mirrored, plan.describe()) == (mixed, mirrored, text)
