@@ -29,6 +29,7 @@ def training_pipeline(
     min_images_per_class: int = 3,
     invalid_files: str = "fail",
     min_accuracy: float = 0.8,
+    max_regression: float = 0.02,
 ):
     """Train a classifier on ``data_uri`` and publish it under ``model_base_uri`` if it passes."""
     prepare = prepare_op(
@@ -57,8 +58,14 @@ def training_pipeline(
     train.set_cpu_request("2").set_memory_request("8G")
 
     evaluate = evaluate_op(
-        model=train.outputs["model"], split=prepare.outputs["split"], min_accuracy=min_accuracy
+        model=train.outputs["model"],
+        split=prepare.outputs["split"],
+        min_accuracy=min_accuracy,
+        max_regression=max_regression,
+        model_base_uri=model_base_uri,
+        model_name=model_name,
     )
+    evaluate.set_caching_options(False)  # compares with the currently published version
     evaluate.set_cpu_request("1").set_memory_request("4G")
 
     # The gate is enforced inside the publish step (it refuses a model that did not
@@ -67,9 +74,7 @@ def training_pipeline(
     publish = export_op(
         model=train.outputs["model"],
         split=prepare.outputs["split"],
-        passed=evaluate.outputs["passed"],
-        reason=evaluate.outputs["reason"],
-        test_accuracy=evaluate.outputs["accuracy"],
+        evaluation=evaluate.outputs["report"],
         model_base_uri=model_base_uri,
         model_name=model_name,
     )

@@ -55,3 +55,24 @@ def gcs():
     emulator = GCSEmulator()
     yield emulator
     emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def split_dir(lfw_dir, tmp_path_factory) -> Path:
+    """A prepared split of 15 real LFW images per class (9 train, 3 val, 3 test)."""
+    from components.prepare.dataset import prepare_dataset
+
+    tmp = tmp_path_factory.mktemp("split")
+    data = make_class_folders(tmp / "data", {"face": 15, "nonface": 15}, lfw_dir / "train")
+    prepare_dataset(str(data), tmp / "split", val_fraction=0.2, test_fraction=0.2)
+    return tmp / "split"
+
+
+@pytest.fixture(scope="session")
+def trained_dir(split_dir, tmp_path_factory) -> Path:
+    """A small CNN trained for a few epochs on ``split_dir``."""
+    from components.train.train import TrainParams, train_classifier
+
+    out = tmp_path_factory.mktemp("trained")
+    train_classifier(split_dir, out, TrainParams(image_size=32, batch_size=8, epochs=4))
+    return out

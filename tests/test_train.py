@@ -8,23 +8,13 @@ import sys
 import keras
 import numpy as np
 import pytest
-from conftest import make_class_folders
 
 from components.errors import StepError
-from components.prepare.dataset import prepare_dataset
 from components.train.devices import plan_for
 from components.train.model import build_classifier
 from components.train.train import TrainParams, load_trained, train_classifier
 
 FAST = dict(image_size=32, batch_size=8, epochs=3, patience=3)
-
-
-@pytest.fixture(scope="module")
-def split_dir(lfw_dir, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("split")
-    data = make_class_folders(tmp / "data", {"face": 15, "nonface": 15}, lfw_dir / "train")
-    prepare_dataset(str(data), tmp / "split", val_fraction=0.2, test_fraction=0.2)
-    return tmp / "split"
 
 
 def _log(out):

@@ -3,8 +3,11 @@
 import json
 import os
 import tempfile
+import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+import tensorflow as tf
 
 from components.export.savedmodel import export_savedmodel, verify_savedmodel
 from components.prepare.dataset import read_split
@@ -38,6 +41,8 @@ def export_and_publish(
         "data_fingerprint": stats["fingerprint"],
         "data_counts": stats["counts"],
         "code_version": _code_version(),
+        "tensorflow_version": tf.__version__,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     with tempfile.TemporaryDirectory(prefix="export-") as tmp:
         export_dir = export_savedmodel(model, classes, params.image_size, Path(tmp) / "m", metadata)
