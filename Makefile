@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-python test-go lint build venv pipeline test-model clean
+.PHONY: demo test test-python test-go lint build venv pipeline test-model clean bench-train
 
 demo: build  ## train on LFW faces locally (kfp.local), serve with Go, predict held-out images
 	$(PY) -m pipelines.demo
@@ -33,8 +33,8 @@ test-python: build test-model
 	$(PY) -m pytest
 
 lint: .venv/.installed serving/third_party/tensorflow
-	$(PY) -m ruff check components pipelines tests scripts
-	$(PY) -m ruff format --check components pipelines tests scripts
+	$(PY) -m ruff check components pipelines tests scripts bench
+	$(PY) -m ruff format --check components pipelines tests scripts bench
 	@test -z "$$(gofmt -l serving/cmd serving/internal serving/*.go)" || { gofmt -l serving/cmd serving/internal serving/*.go; echo "gofmt: files above need formatting"; exit 1; }
 	cd serving && go vet ./...
 
@@ -43,3 +43,6 @@ pipeline: .venv/.installed  ## compile the pipeline to KFP IR YAML
 
 clean:
 	rm -rf build serving/testdata serving/third_party
+
+bench-train: .venv/.installed  ## tf.data input pipeline images/s vs the training step's
+	$(PY) bench/train_input.py

@@ -74,3 +74,22 @@ def test_failed_gate_publishes_nothing(tiny_data, tmp_path):
         _run(tmp_path, tiny_data, min_accuracy=1.01)
     assert list_versions(str(tmp_path / "models"), "faces") == []
     assert not (tmp_path / "models" / "faces").exists()
+
+
+def test_pipeline_reads_and_publishes_gs_uris(gcs, tiny_data, tmp_path):
+    bucket = gcs.create_bucket("pipeline-gs")
+    for image in tiny_data.glob("*/*.jpg"):
+        bucket.blob(f"datasets/faces/{image.parent.name}/{image.name}").upload_from_filename(image)
+    run_local(
+        tmp_path / "root",
+        data_uri="gs://pipeline-gs/datasets/faces",
+        model_base_uri="gs://pipeline-gs/models",
+        model_name="faces",
+        epochs=2,
+        batch_size=8,
+        image_size=32,
+        min_accuracy=0.0,
+    )
+    assert list_versions("gs://pipeline-gs/models", "faces") == [1]
+    labels = bucket.blob("models/faces/1/assets/labels.txt").download_as_text()
+    assert labels.split() == ["face", "nonface"]

@@ -1,6 +1,8 @@
 """Atomic, versioned publishing to a local object-store directory."""
 
+import errno
 import json
+import shutil
 import threading
 from pathlib import Path
 
@@ -77,3 +79,20 @@ def test_unsupported_schemes_are_named_in_the_error():
         open_store("s3://bucket/models")
     with pytest.raises(StorageError, match=r"gs://b/m: gs:// is not a local path"):
         local_path("gs://b/m")
+
+
+def test_disk_full_during_publish_leaves_nothing_visible(tmp_path, monkeypatch):
+    src = _fake_export(tmp_path)
+    base = tmp_path / "models"
+    publish_version(src, str(base), "m")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfile", full_disk)  # the writer under copytree
+    with pytest.raises(StorageError, match="No space left on device"):
+        publish_version(src, str(base), "m")
+    assert list_versions(str(base), "m") == [1]
+    assert sorted(p.name for p in (base / "m").iterdir()) == ["1"]  # no staging leftovers
+    monkeypatch.undo()
+    assert publish_version(src, str(base), "m").version == 2
