@@ -1,0 +1,103 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// requestInfo is filled in by handlers (model, version, error) and read by
+// AccessLog once the response is written.
+type requestInfo struct {
+	Model   string
+	Version int64 // latestVersion until the registry resolves it
+	Err     error
+}
+
+type requestInfoKey struct{}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	info, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
+	return info
+}
+
+// annotate records which model version served the request.
+func annotate(r *http.Request, model string, version int64) {
+	if info := infoFrom(r.Context()); info != nil {
+		info.Model, info.Version = model, version
+	}
+}
+
+// AccessLog writes one JSON line per request: method, path, status,
+// duration in milliseconds, request id, and the model and version when there is one.
+func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			info := &requestInfo{}
+			rec := &statusRecorder{ResponseWriter: w}
+			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+
+			attrs := []slog.Attr{
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status()),
+				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+				slog.String("request_id", RequestIDFrom(r.Context())),
+			}
+			if info.Model != "" {
+				attrs = append(attrs, slog.String("model", info.Model), slog.String("version", versionString(info.Version)))
+			}
+			level := slog.LevelInfo
+			if info.Err != nil {
+				attrs = append(attrs, slog.String("error", info.Err.Error()))
+				if rec.status() >= 500 {
+					level = slog.LevelError
+				}
+			}
+			logger.LogAttrs(r.Context(), level, "request", attrs...)
+		})
+	}
+}
+
+// statusRecorder remembers the status code and whether headers went out.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) status() int {
+	if s.code == 0 {
+		return http.StatusOK
+	}
+	return s.code
+}
+
+// wroteHeader tells Recover whether an error reply is still possible.
+func (s *statusRecorder) wroteHeader() bool { return s.code != 0 }
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func versionString(v int64) string {
+	if v == latestVersion {
+		return "latest"
+	}
+	return strconv.FormatInt(v, 10)
+}

@@ -1,0 +1,196 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/imgclf/serving"
+)
+
+// predictRequest is TF Serving's REST predict body: either row format
+// ("instances") or columnar format ("inputs").
+type predictRequest struct {
+	SignatureName string          `json:"signature_name"`
+	Instances     json.RawMessage `json:"instances"`
+	Inputs        json.RawMessage `json:"inputs"`
+}
+
+// parsedRequest is a predict body turned into signature inputs.
+type parsedRequest struct {
+	signatureName string
+	rows          bool // row format: the reply uses "predictions"
+	batch         int  // number of instances in row format
+	inputs        map[string]*serving.Tensor
+}
+
+// readPredictRequest decodes and validates a predict body against sig.
+func readPredictRequest(body io.Reader, sig serving.Signature, maxBytes int64) (*parsedRequest, error) {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields() // a typo like "instance" should not pass silently
+	var req predictRequest
+	if err := dec.Decode(&req); err != nil {
+		return nil, bodyError(err, maxBytes)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err != nil {
+			return nil, bodyError(err, maxBytes)
+		}
+		return nil, serving.Errorf(serving.Invalid, "invalid JSON body: unexpected data after the top-level object")
+	}
+	hasRows, hasCols := present(req.Instances), present(req.Inputs)
+	if hasRows == hasCols {
+		return nil, serving.Errorf(serving.Invalid, `the body needs exactly one of "instances" (row format) or "inputs" (columnar format)`)
+	}
+	p := &parsedRequest{signatureName: req.SignatureName, rows: hasRows}
+	var err error
+	if hasRows {
+		var instances []any
+		if err := decodeNumbers(req.Instances, &instances); err != nil {
+			return nil, serving.Errorf(serving.Invalid, `"instances" must be a list: %v`, err)
+		}
+		p.batch = len(instances)
+		p.inputs, err = rowInputs(instances, sig)
+	} else {
+		var inputs any
+		if err := decodeNumbers(req.Inputs, &inputs); err != nil {
+			return nil, serving.Errorf(serving.Invalid, `invalid "inputs": %v`, err)
+		}
+		p.inputs, err = columnInputs(inputs, sig)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// bodyError separates an oversized body (413) from malformed JSON (400).
+func bodyError(err error, maxBytes int64) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return serving.Errorf(serving.TooLarge, "request body is larger than %d bytes; send fewer or smaller images per request", maxBytes)
+	}
+	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return serving.Errorf(serving.Invalid, `unknown field %s in the request body; expected "instances" (row format) or "inputs" (columnar format)`, field)
+	}
+	return serving.Errorf(serving.Invalid, "invalid JSON body: %v", err)
+}
+
+func present(raw json.RawMessage) bool {
+	return len(raw) > 0 && !bytes.Equal(raw, []byte("null"))
+}
+
+// decodeNumbers keeps numbers as json.Number so int64 values above 2^53
+// survive and each input's dtype decides how to parse them.
+func decodeNumbers(raw json.RawMessage, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// rowInputs stacks instances along a new first dimension. With one input an
+// instance is the bare value (or an object keyed by the input name); with
+// several it must be an object keyed by input name.
+func rowInputs(instances []any, sig serving.Signature) (map[string]*serving.Tensor, error) {
+	if len(instances) == 0 {
+		return nil, serving.Errorf(serving.Invalid, `"instances" is empty; send at least one`)
+	}
+	codecs := inputCodecs(sig)
+	out := map[string]*serving.Tensor{}
+	inner := map[string][]int64{} // per-instance shape, from instances[0]
+	for i, inst := range instances {
+		values, err := namedValues(fmt.Sprintf("instances[%d]", i), inst, codecs)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range codecs {
+			path := fmt.Sprintf("instances[%d]", i)
+			if len(codecs) > 1 {
+				path += "." + c.key
+			}
+			v := values[c.key]
+			shape := shapeOf(v)
+			if i == 0 {
+				inner[c.key] = shape
+				out[c.key] = &serving.Tensor{DType: c.info.DType, Shape: append([]int64{int64(len(instances))}, shape...)}
+			} else if !slices.Equal(shape, inner[c.key]) {
+				return nil, serving.Errorf(serving.Invalid, "%s has shape %v but instances[0] has %v; all instances need the same shape", path, shape, inner[c.key])
+			}
+			if err := c.fill(out[c.key], path, nil, v, shape); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// columnInputs reads "inputs": the bare batch tensor for a one-input
+// signature, or an object keyed by input name.
+func columnInputs(inputs any, sig serving.Signature) (map[string]*serving.Tensor, error) {
+	codecs := inputCodecs(sig)
+	values, err := namedValues("inputs", inputs, codecs)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*serving.Tensor{}
+	for _, c := range codecs {
+		path := "inputs"
+		if _, named := inputs.(map[string]any); named && !isBinary(inputs) {
+			path += "." + c.key
+		}
+		v := values[c.key]
+		t := &serving.Tensor{DType: c.info.DType, Shape: shapeOf(v)}
+		if err := c.fill(t, path, nil, v, t.Shape); err != nil {
+			return nil, err
+		}
+		out[c.key] = t
+	}
+	return out, nil
+}
+
+// namedValues maps input key -> JSON value for one instance (or the whole
+// columnar body), accepting a bare value when the signature has one input.
+func namedValues(path string, v any, codecs []inputCodec) (map[string]any, error) {
+	obj, isObj := v.(map[string]any)
+	if len(codecs) == 1 && (!isObj || isBinary(v)) {
+		return map[string]any{codecs[0].key: v}, nil
+	}
+	if !isObj {
+		return nil, serving.Errorf(serving.Invalid, "%s: expected an object keyed by input name (%s), got %s", path, codecKeys(codecs), jsonKind(v))
+	}
+	for k := range obj {
+		if !slices.ContainsFunc(codecs, func(c inputCodec) bool { return c.key == k }) {
+			return nil, serving.Errorf(serving.Invalid, "%s: unknown input %q; the signature takes %s", path, k, codecKeys(codecs))
+		}
+	}
+	for _, c := range codecs {
+		if _, ok := obj[c.key]; !ok {
+			return nil, serving.Errorf(serving.Invalid, "%s: missing input %q; the signature takes %s", path, c.key, codecKeys(codecs))
+		}
+	}
+	return obj, nil
+}
+
+// inputCodecs returns one codec per signature input, sorted by key so
+// errors come out in a stable order.
+func inputCodecs(sig serving.Signature) []inputCodec {
+	codecs := make([]inputCodec, 0, len(sig.Inputs))
+	for k, info := range sig.Inputs {
+		codecs = append(codecs, newInputCodec(k, info))
+	}
+	slices.SortFunc(codecs, func(a, b inputCodec) int { return strings.Compare(a.key, b.key) })
+	return codecs
+}
+
+func codecKeys(codecs []inputCodec) string {
+	ks := make(map[string]any, len(codecs))
+	for _, c := range codecs {
+		ks[c.key] = nil
+	}
+	return keys(ks)
+}

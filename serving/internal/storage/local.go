@@ -1,0 +1,76 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/imgclf/serving"
+)
+
+// Local is a model directory on the local file system.
+type Local struct {
+	BasePath string
+	Logger   *slog.Logger
+}
+
+var _ Source = (*Local)(nil)
+
+// Versions lists numeric subdirectories holding both saved_model.pb and the
+// _COMPLETE marker. Non-numeric entries are ignored silently (TF Serving
+// does the same); numeric ones without the marker are logged as incomplete.
+func (l *Local) Versions(ctx context.Context) ([]Version, error) {
+	entries, err := os.ReadDir(l.BasePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, serving.Errorf(serving.NotFound, "model base path %s does not exist", l.BasePath)
+	}
+	if err != nil {
+		return nil, serving.Errorf(serving.Unavailable, "listing model base path %s: %v", l.BasePath, err)
+	}
+	var versions []Version
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n, err := strconv.ParseInt(e.Name(), 10, 64)
+		if err != nil || n < 0 || !isDir(l.BasePath, e) {
+			continue
+		}
+		dir := filepath.Join(l.BasePath, e.Name())
+		if missing := missingFiles(dir); len(missing) > 0 {
+			l.logger().Info("skipping incomplete model version", "path", dir, "version", n, "missing", missing)
+			continue
+		}
+		versions = append(versions, Version{Number: n, Path: dir})
+	}
+	sortVersions(versions)
+	return versions, nil
+}
+
+// isDir follows symlinks, so a version may be a link to a directory
+// elsewhere (a common way to publish by atomic rename of a link).
+func isDir(base string, e fs.DirEntry) bool {
+	fi, err := os.Stat(filepath.Join(base, e.Name()))
+	return err == nil && fi.IsDir()
+}
+
+func missingFiles(dir string) []string {
+	var missing []string
+	for _, name := range []string{SavedModelFile, CompleteMarker} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.IsDir() {
+			missing = append(missing, name)
+		}
+	}
+	return missing
+}
+
+func (l *Local) logger() *slog.Logger {
+	if l.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l.Logger
+}

@@ -1,0 +1,122 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/imgclf/serving"
+)
+
+// layout creates files (paths relative to a temp dir; a trailing / makes a
+// directory) and returns the dir.
+func layout(t *testing.T, paths ...string) string {
+	t.Helper()
+	base := t.TempDir()
+	for _, p := range paths {
+		full := filepath.Join(base, p)
+		if strings.HasSuffix(p, "/") {
+			if err := os.MkdirAll(full, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return base
+}
+
+func complete(n string) []string {
+	return []string{n + "/saved_model.pb", n + "/_COMPLETE", n + "/variables/"}
+}
+
+func TestLocalVersions(t *testing.T) {
+	tests := []struct {
+		name       string
+		paths      []string
+		want       []int64
+		wantLogged string
+	}{
+		{"empty", []string{"x/"}, nil, ""},
+		{"sorted numerically", append(append(complete("10"), complete("2")...), complete("1")...), []int64{1, 2, 10}, ""},
+		{"no marker is incomplete", append(complete("1"), "2/saved_model.pb"), []int64{1}, `"missing":["_COMPLETE"]`},
+		{"marker without model", append(complete("1"), "3/_COMPLETE"), []int64{1}, `"missing":["saved_model.pb"]`},
+		{"non-numeric and files ignored", append(complete("4"), "tmp-5/saved_model.pb", "tmp-5/_COMPLETE", "6", "-1/", "labels.txt"), []int64{4}, ""},
+		{"marker as directory", append(complete("1"), "2/saved_model.pb", "2/_COMPLETE/"), []int64{1}, `"version":2`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := layout(t, tt.paths...)
+			var logs bytes.Buffer
+			src := &Local{BasePath: base, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+			vs, err := src.Versions(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, v := range vs {
+				got = append(got, v.Number)
+				if want := filepath.Join(base, filepath.Base(v.Path)); v.Path != want {
+					t.Errorf("path = %s, want %s", v.Path, want)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("versions = %v, want %v", got, tt.want)
+			}
+			if !strings.Contains(logs.String(), tt.wantLogged) || (tt.wantLogged == "" && logs.Len() > 0) {
+				t.Errorf("logs = %q, want them to contain %q", logs.String(), tt.wantLogged)
+			}
+		})
+	}
+}
+
+func TestLocalMissingBase(t *testing.T) {
+	src := &Local{BasePath: filepath.Join(t.TempDir(), "nope")}
+	_, err := src.Versions(context.Background())
+	if serving.ErrorCode(err) != serving.NotFound || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("Versions() = %v, want not_found naming the path", err)
+	}
+}
+
+func TestLatest(t *testing.T) {
+	if _, ok := Latest(nil); ok {
+		t.Error("Latest(nil) ok")
+	}
+	if v, _ := Latest([]Version{{Number: 1}, {Number: 3}}); v.Number != 3 {
+		t.Errorf("Latest = %d, want 3", v.Number)
+	}
+}
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		in       string
+		wantBase string
+		wantErr  bool
+	}{
+		{"/models/imgclf", "/models/imgclf", false},
+		{"file:///models/imgclf", "/models/imgclf", false},
+		{"relative/dir", "relative/dir", false},
+		{"gs://bucket/models/imgclf", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			src, err := New(tt.in, Options{})
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("New() error = %v", err)
+			}
+			if err == nil && src.(*Local).BasePath != tt.wantBase {
+				t.Errorf("base = %s, want %s", src.(*Local).BasePath, tt.wantBase)
+			}
+		})
+	}
+}
