@@ -29,7 +29,10 @@ serving/testdata/model/expected.json: .venv/.installed scripts/make_test_model.p
 test-go: build test-model
 	cd serving && PREDICTOR_REQUIRE_TF_TESTS=1 go test -race -count=1 ./...
 
-test-python: build test-model
+build/tools/bin/fake-gcs-server: scripts/install_fake_gcs_server.sh
+	bash scripts/install_fake_gcs_server.sh
+
+test-python: build test-model build/tools/bin/fake-gcs-server
 	$(PY) -m pytest
 
 lint: .venv/.installed serving/third_party/tensorflow
