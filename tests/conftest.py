@@ -74,5 +74,9 @@ def trained_dir(split_dir, tmp_path_factory) -> Path:
     from components.train.train import TrainParams, train_classifier
 
     out = tmp_path_factory.mktemp("trained")
-    train_classifier(split_dir, out, TrainParams(image_size=32, batch_size=8, epochs=4))
+    train_classifier(
+        split_dir,
+        out,
+        TrainParams(backbone="small_cnn", weights="none", image_size=32, batch_size=8, epochs=4),
+    )
     return out

@@ -14,7 +14,7 @@ from components.train.devices import plan_for
 from components.train.model import build_classifier
 from components.train.train import TrainParams, load_trained, train_classifier
 
-FAST = dict(image_size=32, batch_size=8, epochs=3, patience=3)
+FAST = dict(backbone="small_cnn", image_size=32, batch_size=8, epochs=3, patience=3)
 
 
 def _log(out):
@@ -35,7 +35,8 @@ def test_killed_run_resumes_from_its_backup(split_dir, tmp_path):
     out = tmp_path / "run"
     command = [
         sys.executable, "-m", "components.train", "--split-dir", str(split_dir),
-        "--out-dir", str(out), "--image-size", "32", "--batch-size", "4", "--epochs", "6",
+        "--out-dir", str(out), "--backbone", "small_cnn", "--weights", "none",
+        "--image-size", "32", "--batch-size", "4", "--epochs", "6",
         "--patience", "6",
     ]  # fmt: skip
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -78,7 +79,7 @@ def test_bad_backbone_or_weights_are_clear_errors(backbone, weights, message):
 def test_cli_names_a_missing_weights_file(split_dir, tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "components.train", "--split-dir", str(split_dir),
-         "--out-dir", str(tmp_path), "--weights", "/no/such/weights.h5"],
+         "--out-dir", str(tmp_path), "--backbone", "small_cnn", "--weights", "/no/such/weights.h5"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 2

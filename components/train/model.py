@@ -74,12 +74,20 @@ def unfreeze_top(base: keras.Model, layers: int) -> None:
 
 def _resnet50(image_size: int, weights: str) -> keras.Model:
     pretrained = "imagenet" if weights.lower() == "imagenet" else None
-    base = keras.applications.ResNet50(
-        include_top=False,
-        weights=pretrained,
-        input_shape=(image_size, image_size, 3),
-        pooling="avg",
-    )
+    try:
+        base = keras.applications.ResNet50(
+            include_top=False,
+            weights=pretrained,
+            input_shape=(image_size, image_size, 3),
+            pooling="avg",
+        )
+    except Exception as err:  # the download goes through urllib: any network error
+        if pretrained is None:
+            raise
+        raise StepError(
+            f"downloading the ImageNet weights for resnet50 failed ({err}); "
+            "pass a weights file (--weights PATH) or --weights none"
+        ) from err
     _load_weights_file(base, weights)
     return base
 

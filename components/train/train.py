@@ -32,11 +32,11 @@ PHASE1_DONE = "phase1.done"
 class TrainParams:
     """Training hyper-parameters (also recorded in the published model's metadata)."""
 
-    backbone: str = "small_cnn"
-    weights: str = "none"
-    image_size: int = 64
-    epochs: int = 40
-    batch_size: int = 16
+    backbone: str = "resnet50"
+    weights: str = "imagenet"
+    image_size: int = 224
+    epochs: int = 20
+    batch_size: int = 32
     learning_rate: float = 1e-3
     patience: int = 8
     fine_tune_layers: int = 0
