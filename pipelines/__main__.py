@@ -12,7 +12,7 @@ from kfp import compiler
 
 from components.cli import run_cli
 from pipelines.local import run_local
-from pipelines.training import training_pipeline
+from pipelines.training import make_pipeline, training_pipeline
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,13 +20,20 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     compile_cmd = commands.add_parser("compile", help="write the pipeline as KFP IR YAML")
     compile_cmd.add_argument("--output", default="build/training_pipeline.yaml")
+    compile_cmd.add_argument(
+        "--gcs-secret-name",
+        default="",
+        help="mount this Kubernetes secret's key.json as GCS credentials on every step "
+        "(leave out with GKE workload identity)",
+    )
     run_cmd = commands.add_parser("run-local", help="run the pipeline here with kfp.local")
     run_cmd.add_argument("--pipeline-root", default="build/local_outputs")
     _add_pipeline_parameters(run_cmd)
     args = parser.parse_args(argv)
 
     if args.command == "compile":
-        compiler.Compiler().compile(training_pipeline, package_path=args.output)
+        pipeline = make_pipeline(args.gcs_secret_name)
+        compiler.Compiler().compile(pipeline, package_path=args.output)
         print(f"wrote {args.output}")
         return
     arguments = {k: v for k, v in vars(args).items() if k not in ("command", "pipeline_root")}

@@ -6,6 +6,7 @@ from pathlib import Path
 from kfp import local
 
 from components.prepare.sources import list_labelled_files
+from pipelines import kfp_local_conditions
 from pipelines.training import training_pipeline
 
 
@@ -23,5 +24,6 @@ def run_local(pipeline_root: str | Path, **arguments: object) -> None:
     # The components name the trainer image for cluster runs; locally the current
     # environment has the same package installed, which is what kfp warns about.
     warnings.filterwarnings("ignore", message="You may be attemping to run a task that uses custom")
+    kfp_local_conditions.install()
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
     training_pipeline(**arguments)

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from k8s_cluster import k8s_cluster, predictor_deployment  # noqa: F401  (fixtures, see module)
 
 from pipelines.demo_data import write_lfw_folders
 from pipelines.predictor_process import DEFAULT_BINARY

@@ -71,10 +71,11 @@ def test_go_predictor_matches_keras_on_the_pipeline_model(published, lfw_dir, pr
     assert [p["label"] for p in predictions] == [classes[i] for i in expected.argmax(axis=1)]
 
 
-def test_failed_gate_publishes_nothing(tiny_data, tmp_path):
-    with pytest.raises(RuntimeError):
-        _run(tmp_path, tiny_data, min_accuracy=1.01)
+def test_failed_gate_skips_publishing_and_says_why(tiny_data, tmp_path, capsys):
+    _run(tmp_path, tiny_data, min_accuracy=1.01)
+    assert "is below the minimum 1.01" in capsys.readouterr().out
     assert list_versions(str(tmp_path / "models"), "faces") == []
+    assert not list((tmp_path / "root").glob("*/export-op"))
     assert not (tmp_path / "models" / "faces").exists()
 
 

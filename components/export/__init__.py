@@ -1,5 +1,4 @@
 """Export: write the image-bytes SavedModel and publish it as a new version."""
 
-from components.export.savedmodel import SERVING_SIGNATURE, export_savedmodel, verify_savedmodel
-
-__all__ = ["SERVING_SIGNATURE", "export_savedmodel", "verify_savedmodel"]
+# The package stays light so that importing its KFP component (to compile the pipeline)
+# does not load TensorFlow: import the step's functions from their modules.

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import tempfile
 import time
 from importlib.metadata import PackageNotFoundError, version
@@ -10,6 +11,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from components.export.savedmodel import export_savedmodel, verify_savedmodel
+from components.imaging import decode_batch
 from components.prepare.dataset import read_split
 from components.storage import PublishedVersion, publish_version
 from components.train.train import load_trained
@@ -44,12 +46,25 @@ def export_and_publish(
         "tensorflow_version": tf.__version__,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    metadata["smoke_test"] = _smoke_test(model, classes, params.image_size, Path(test_paths[0]))
     with tempfile.TemporaryDirectory(prefix="export-") as tmp:
         export_dir = export_savedmodel(model, classes, params.image_size, Path(tmp) / "m", metadata)
+        shutil.copyfile(test_paths[0], export_dir / metadata["smoke_test"]["image"])
         verify_savedmodel(export_dir, model, test_paths[:VERIFY_IMAGES], params.image_size)
         published = publish_version(export_dir, model_base_uri, model_name)
     print(f"export: published {model_name} version {published.version} at {published.uri}")
     return published
+
+
+def _smoke_test(model, classes: list[str], image_size: int, image: Path) -> dict[str, object]:
+    """One test image and Keras's prediction for it: the deploy step's smoke test."""
+    encoded = tf.constant([image.read_bytes()])
+    probabilities = model.predict(decode_batch(encoded, image_size), verbose=0)[0]
+    return {
+        "image": f"assets/smoke_test{image.suffix.lower()}",
+        "label": classes[int(probabilities.argmax())],
+        "probabilities": [float(p) for p in probabilities],
+    }
 
 
 def _code_version() -> str:

@@ -1,0 +1,104 @@
+"""The compiled pipeline (KFP IR YAML) and the kfp.local condition evaluator."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+from kfp.local import io
+
+from pipelines.kfp_local_conditions import evaluate_condition
+
+
+def _compile(out, *flags: str) -> tuple[dict, dict]:
+    """``python -m pipelines compile``: (pipeline spec, Kubernetes platform spec)."""
+    command = [sys.executable, "-m", "pipelines", "compile", "--output", str(out), *flags]
+    subprocess.run(command, check=True)
+    pipeline, platform = yaml.safe_load_all(out.read_text())
+    return pipeline, platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    return _compile(tmp_path_factory.mktemp("spec") / "pipeline.yaml")
+
+
+@pytest.fixture(scope="module")
+def spec(compiled):
+    return compiled[0]
+
+
+def test_components_and_parameters(spec):
+    executors = spec["deploymentSpec"]["executors"]
+    assert set(executors) == {
+        f"exec-{s}-op" for s in ("prepare", "train", "evaluate", "export", "deploy")
+    }
+    for executor in executors.values():
+        assert executor["container"]["image"].startswith("ghcr.io/imgclf/trainer:")
+    parameters = spec["root"]["inputDefinitions"]["parameters"]
+    for name in ("data_uri", "model_base_uri", "model_name", "backbone", "weights", "epochs",
+                 "batch_size", "learning_rate", "fine_tune_learning_rate", "gpu_count",
+                 "gpu_type", "max_regression", "deploy_namespace", "deploy_name"):  # fmt: skip
+        assert name in parameters, name
+    assert parameters["backbone"]["defaultValue"] == "resnet50"
+
+
+def test_training_requests_gpus_and_every_step_requests_cpu_and_memory(spec):
+    executors = spec["deploymentSpec"]["executors"]
+    train = executors["exec-train-op"]["container"]["resources"]
+    assert "gpu_count" in train["accelerator"]["resourceCount"]
+    assert "gpu_type" in train["accelerator"]["resourceType"]
+    for executor in executors.values():
+        resources = executor["container"]["resources"]
+        assert resources["resourceCpuRequest"] and resources["resourceMemoryRequest"]
+
+
+def test_gate_and_deploy_conditions(spec):
+    def by_display_name(tasks: dict) -> dict:
+        return {t["taskInfo"]["name"]: t for t in tasks.values()}
+
+    root = spec["root"]["dag"]["tasks"]
+    gate = by_display_name(root)["accuracy-gate"]
+    assert "evaluate-op-passed" in gate["triggerPolicy"]["condition"]
+    gate_dag = spec["components"][gate["componentRef"]["name"]]["dag"]["tasks"]
+    assert "export-op" in gate_dag
+    deploy = by_display_name(gate_dag)["deploy-enabled"]
+    assert "deploy_namespace" in deploy["triggerPolicy"]["condition"]
+    deploy_dag = spec["components"][deploy["componentRef"]["name"]]["dag"]["tasks"]
+    assert "deploy-op" in deploy_dag
+    assert not root["prepare-op"]["cachingOptions"].get("enableCache")
+
+
+def test_gpu_node_placement_is_in_the_platform_spec(compiled):
+    train = compiled[1]["exec-train-op"]
+    assert train["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert "gpu_node_selector" in str(train["nodeSelector"])
+
+
+def test_gcs_secret_is_mounted_only_when_named(compiled, tmp_path):
+    assert not any(conf.get("secretAsVolume") for conf in compiled[1].values())
+    _, platform = _compile(tmp_path / "p.yaml", "--gcs-secret-name", "gcs-key")
+    mounted = [e for e, conf in platform.items() if conf.get("secretAsVolume")]
+    assert len(mounted) == 5
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("inputs.parameter_values['pipelinechannel--evaluate-op-passed'] == true", True),
+        ("inputs.parameter_values['pipelinechannel--deploy_namespace'] != ''", False),
+        (
+            "inputs.parameter_values['pipelinechannel--evaluate-op-accuracy'] >= "
+            "inputs.parameter_values['pipelinechannel--min_accuracy']",
+            True,
+        ),  # fmt: skip
+        ("", True),
+    ],
+)
+def test_local_conditions_are_evaluated_like_the_backend(condition, expected):
+    store = io.IOStore()
+    store.put_parent_input("deploy_namespace", "")
+    store.put_parent_input("min_accuracy", 0.8)
+    store.put_task_output("evaluate-op", "passed", True)
+    store.put_task_output("evaluate-op", "accuracy", 0.9)
+    assert evaluate_condition(condition, store) is expected
