@@ -83,18 +83,7 @@ def test_pipeline_reads_and_publishes_gs_uris(gcs, tiny_data, tmp_path):
     bucket = gcs.create_bucket("pipeline-gs")
     for image in tiny_data.glob("*/*.jpg"):
         bucket.blob(f"datasets/faces/{image.parent.name}/{image.name}").upload_from_filename(image)
-    run_local(
-        tmp_path / "root",
-        data_uri="gs://pipeline-gs/datasets/faces",
-        model_base_uri="gs://pipeline-gs/models",
-        model_name="faces",
-        backbone="small_cnn",
-        weights="none",
-        epochs=2,
-        batch_size=8,
-        image_size=32,
-        min_accuracy=0.0,
-    )
+    _run(tmp_path, "gs://pipeline-gs/datasets/faces", model_base_uri="gs://pipeline-gs/models")
     assert list_versions("gs://pipeline-gs/models", "faces") == [1]
     labels = bucket.blob("models/faces/1/assets/labels.txt").download_as_text()
     assert labels.split() == ["face", "nonface"]
