@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from components.errors import StepError
+from components.export.publish import export_and_publish
 from components.train.devices import plan_for
 from components.train.model import build_classifier
 from components.train.train import TrainParams, load_trained, train_classifier
@@ -54,6 +55,8 @@ def test_killed_run_resumes_from_its_backup(split_dir, tmp_path):
     model, classes, _ = load_trained(out)
     probabilities = model.predict(np.zeros((2, 32, 32, 3), np.float32), verbose=0)
     assert probabilities.shape == (2, 2) and classes == ["face", "nonface"]
+    published = export_and_publish(out, split_dir, str(tmp_path / "models"), "m", {})
+    assert published.version == 1  # the resumed run's model exports, verifies and publishes
 
 
 def test_weights_file_is_loaded_and_the_backbone_frozen(tmp_path):
