@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Creates .venv and installs the pinned Python dependencies plus this project (editable).
-# Re-running is cheap: pip skips what is already installed.
+# Re-running is cheap: pip skips what is already installed. The trainer image reuses it
+# (scripts/install_trainer.sh): REQUIREMENTS swaps the requirements file (CUDA TensorFlow),
+# PROJECT_INSTALL=none leaves the project out (installed later, non-editable).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -10,5 +12,5 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 echo "==> installing Python dependencies (requirements.lock)"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -r requirements.txt -c requirements.lock
-"$VENV/bin/python" -m pip install --quiet --no-deps -e .
+"$VENV/bin/python" -m pip install --quiet -r "${REQUIREMENTS:-requirements.txt}" -c requirements.lock
+[ "${PROJECT_INSTALL:-editable}" = none ] || "$VENV/bin/python" -m pip install --quiet --no-deps -e .

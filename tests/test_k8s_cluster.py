@@ -22,10 +22,14 @@ def _deployment_manifest(cluster) -> dict:
 
 
 def test_local_overlay_rolls_out_with_ready_pod(predictor_deployment):
+    # The cluster is shared by the session (the deploy step's tests patch it too): wait for
+    # whatever rollout is current, then look at the pods that are not terminating.
+    wait_rollout(predictor_deployment, "predictor")
     deployment = _get(predictor_deployment, "deployment", "predictor")
     status = deployment["status"]
     assert (status.get("readyReplicas"), status.get("updatedReplicas")) == (1, 1)
-    (pod,) = _get(predictor_deployment, "pods", "-l", "app.kubernetes.io/name=predictor")["items"]
+    pods = _get(predictor_deployment, "pods", "-l", "app.kubernetes.io/name=predictor")["items"]
+    (pod,) = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
     assert pod["status"]["phase"] == "Running"
     assert pod["spec"]["nodeName"], "scheduled onto the KWOK node"
     # The claim bound to the static hostPath volume, in the predictor's namespace.
