@@ -40,6 +40,7 @@ test-python: build test-model build/tools/bin/fake-gcs-server
 lint: .venv/.installed serving/third_party/tensorflow
 	$(PY) -m ruff check components pipelines tests scripts bench
 	$(PY) -m ruff format --check components pipelines tests scripts bench
+	$(PY) -m mypy components pipelines
 	@test -z "$$(gofmt -l serving/cmd serving/internal serving/*.go)" || { gofmt -l serving/cmd serving/internal serving/*.go; echo "gofmt: files above need formatting"; exit 1; }
 	cd serving && go vet ./...
 
@@ -71,4 +72,4 @@ bench-train: .venv/.installed  ## tf.data input pipeline images/s vs the trainin
 # BENCH_ARGS passes flags to bench/run.py, e.g. BENCH_ARGS="--wait-for-load 1.5" on a shared machine.
 .PHONY: bench
 bench: build  ## Go predictor vs Flask vs FastAPI side by side (~10 min on 2 cores): bench/results/
-	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) bench/run.py --latest $(BENCH_ARGS)

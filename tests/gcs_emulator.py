@@ -14,31 +14,37 @@ BINARY = Path(__file__).resolve().parent.parent / "build" / "tools" / "bin" / "f
 
 
 class GCSEmulator:
-    """A running fake-gcs-server (in-memory backend); sets ``STORAGE_EMULATOR_HOST``."""
+    """A running fake-gcs-server; sets ``STORAGE_EMULATOR_HOST``.
 
-    def __init__(self) -> None:
+    In memory by default; with ``root`` its objects live in that directory, so a
+    :meth:`stop` then :meth:`start` (same port) brings the same store back.
+    """
+
+    def __init__(self, root: Path | None = None) -> None:
         if not BINARY.is_file():
             raise RuntimeError(f"{BINARY} missing: run scripts/install_fake_gcs_server.sh")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
+        self.root = root
         self.host = f"http://127.0.0.1:{self.port}"
+        self.start()
+        self.client = storage.Client(project="emulator", credentials=AnonymousCredentials())
+
+    def start(self) -> None:
+        backend = (
+            ["-backend=filesystem", f"-filesystem-root={self.root}"]
+            if self.root
+            else ["-backend=memory"]
+        )
         self.process = subprocess.Popen(
-            [
-                str(BINARY),
-                "-backend=memory",
-                "-scheme=http",
-                "-host=127.0.0.1",
-                f"-port={self.port}",
-                f"-public-host=127.0.0.1:{self.port}",
-                "-log-level=error",
-            ],
+            [str(BINARY), *backend, "-scheme=http", "-host=127.0.0.1", f"-port={self.port}",
+             f"-public-host=127.0.0.1:{self.port}", "-log-level=error"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )
+        )  # fmt: skip
         self._wait_ready()
         os.environ["STORAGE_EMULATOR_HOST"] = self.host
-        self.client = storage.Client(project="emulator", credentials=AnonymousCredentials())
 
     def _wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -55,6 +61,6 @@ class GCSEmulator:
         return self.client.create_bucket(name)
 
     def stop(self) -> None:
-        os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        """Stop the server (the store "goes away"); :meth:`start` brings it back."""
         self.process.terminate()
         self.process.wait(timeout=10)

@@ -115,6 +115,7 @@ def version_patch(deployment: V1Deployment, container: str, version: int) -> lis
     env_path = f"/spec/template/spec/containers/{index}/env"
     entry = {"name": VERSION_ENV, "value": str(version)}
     env = containers[index].env
+    ops: list[dict[str, object]]
     if env is None:
         ops = [{"op": "add", "path": env_path, "value": [entry]}]
     else:

@@ -19,7 +19,7 @@ def evaluate_op(
     metrics: Output[Metrics],
     confusion: Output[ClassificationMetrics],
     report: Output[Artifact],
-) -> NamedTuple("EvalOutputs", passed=bool, accuracy=float, reason=str):  # noqa: F821
+) -> NamedTuple("EvalOutputs", passed=bool, accuracy=float, reason=str):  # type: ignore[valid-type]  # noqa: F821 (KFP reads it)
     """Score the model on the test split, compare with the published version; gate publishing."""
     from collections import namedtuple
 
@@ -41,5 +41,5 @@ def evaluate_op(
     if result.current_accuracy is not None:
         metrics.log_metric("published_accuracy", result.current_accuracy)
     confusion.log_confusion_matrix(result.classes, result.confusion_matrix)
-    outputs = namedtuple("EvalOutputs", ["passed", "accuracy", "reason"])
+    outputs = namedtuple("EvalOutputs", ["passed", "accuracy", "reason"])  # type: ignore[name-match]
     return outputs(result.passed, result.accuracy, result.reason)

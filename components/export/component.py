@@ -15,7 +15,7 @@ def export_op(
     evaluation: Input[Artifact],
     model_base_uri: str,
     model_name: str,
-) -> NamedTuple("PublishOutputs", version=int, uri=str):  # noqa: F821
+) -> NamedTuple("PublishOutputs", version=int, uri=str):  # type: ignore[valid-type]  # noqa: F821 (KFP reads it)
     """Export the image-bytes SavedModel and publish it as ``<base>/<name>/<next version>``.
 
     This step is the publish gate: it fails, publishing nothing, unless the
@@ -33,5 +33,5 @@ def export_op(
     if not metrics["passed"]:
         raise GateError(f"not publishing {model_name}: {metrics['reason']}")
     published = export_and_publish(model.path, split.path, model_base_uri, model_name, metrics)
-    outputs = namedtuple("PublishOutputs", ["version", "uri"])
+    outputs = namedtuple("PublishOutputs", ["version", "uri"])  # type: ignore[name-match]
     return outputs(published.version, published.uri)

@@ -17,7 +17,6 @@ import random
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
 
 from components.errors import DataError
 from components.prepare.sources import LabelledFile, list_labelled_files
@@ -25,7 +24,7 @@ from components.prepare.validate import image_problem, image_size
 from components.progress import Progress
 
 SPLITS = ("train", "val", "test")
-InvalidPolicy = Literal["fail", "skip"]
+INVALID_POLICIES = ("fail", "skip")
 
 
 @dataclass
@@ -47,7 +46,7 @@ def prepare_dataset(
     test_fraction: float = 0.1,
     seed: int = 42,
     min_images_per_class: int = 3,
-    invalid_files: InvalidPolicy = "fail",
+    invalid_files: str = "fail",
 ) -> DatasetSplit:
     """Validate every image under ``data_uri`` and write the split to ``out_dir``.
 
@@ -70,7 +69,7 @@ def prepare_dataset(
             f"val_fraction={val_fraction}, test_fraction={test_fraction}: "
             "each must be in (0, 1) and their sum below 1"
         )
-    if invalid_files not in ("fail", "skip"):
+    if invalid_files not in INVALID_POLICIES:
         raise DataError(f"invalid_files={invalid_files!r}: use 'fail' or 'skip'")
     out = Path(out_dir)
     files = list_labelled_files(data_uri)
@@ -99,7 +98,7 @@ def prepare_dataset(
 
 
 def _snapshot(
-    files: list[LabelledFile], images_dir: Path, policy: InvalidPolicy
+    files: list[LabelledFile], images_dir: Path, policy: str
 ) -> tuple[dict[str, list[str]], list[dict[str, str]], Counter, str]:
     """Copy valid images into ``images_dir``; return kept names per class, invalid files,
     image-size histogram and the content fingerprint."""
