@@ -1,0 +1,89 @@
+"""A steady load of real predict requests from a few threads, every answer recorded."""
+
+import http.client
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Answer:
+    """One request's outcome (status 0: no HTTP answer, e.g. connection refused)."""
+
+    started: float
+    status: int
+    latency_s: float
+    body: bytes
+    retry_after: str | None = None
+
+
+@dataclass
+class LoadResult:
+    answers: list[Answer] = field(default_factory=list)
+
+    @property
+    def sent(self) -> int:
+        return len(self.answers)
+
+    def statuses(self) -> Counter:
+        return Counter(a.status for a in self.answers)
+
+    def p99_ms(self, status: int = 200) -> float:
+        latencies = sorted(a.latency_s for a in self.answers if a.status == status)
+        return 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else 0.0
+
+
+class SteadyLoad:
+    """``threads`` clients POSTing ``body`` to ``path`` back to back until stopped."""
+
+    def __init__(self, base_url: str, path: str, body: bytes, threads: int = 4):
+        self.host = urlsplit(base_url).netloc
+        self.path, self.body = path, body
+        self.result = LoadResult()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(threads)]
+
+    def __enter__(self) -> "SteadyLoad":
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> LoadResult:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=60)
+        return self.result
+
+    def _client(self) -> None:
+        conn = http.client.HTTPConnection(self.host, timeout=60)
+        while not self._stop.is_set():
+            answer, conn = send(conn, self.host, self.path, self.body)
+            with self._lock:
+                self.result.answers.append(answer)
+            if answer.status == 0:
+                time.sleep(0.05)  # refused: the server is going away; do not spin
+        conn.close()
+
+
+def send(
+    conn: http.client.HTTPConnection, host: str, path: str, body: bytes
+) -> tuple[Answer, http.client.HTTPConnection]:
+    """POST once on ``conn``; return the answer and the connection (a new one after a failure)."""
+    start = time.monotonic()
+    try:
+        conn.request("POST", path, body, {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        data = response.read()
+        retry = response.getheader("Retry-After")
+        return Answer(start, response.status, time.monotonic() - start, data, retry), conn
+    except (OSError, http.client.HTTPException):
+        conn.close()
+        return Answer(start, 0, time.monotonic() - start, b""), http.client.HTTPConnection(
+            host, timeout=60
+        )

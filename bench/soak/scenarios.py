@@ -1,0 +1,296 @@
+"""The soak scenarios. Each starts its own predictor, runs a steady load, injects its
+faults, and returns its figures; ``failed`` counts answers that were wrong or missing
+where the scenario promises an answer."""
+
+import http.client
+import json
+import random
+import shutil
+import signal
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bench.soak.load import SteadyLoad, send
+from bench.soak.models import SoakModels, corrupt_copy
+from components.storage import publish_version
+from pipelines.predictor_process import LocalPredictor
+
+MODEL = "soak"
+POLL = "300ms"
+PREDICT = f"/v1/models/{MODEL}:predict"
+RACE_S = 0.02
+
+
+@dataclass
+class Figures:
+    scenario: str
+    requests_sent: int = 0
+    requests_failed: int = 0
+    faults_injected: int = 0
+    faults_survived: int = 0
+    bad_inputs_tried: int = 0
+    bad_inputs_4xx: int = 0
+    rss_start_mb: float = 0.0
+    rss_end_mb: float = 0.0
+    notes: dict = field(default_factory=dict)
+
+    def asdict(self) -> dict:
+        return asdict(self)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wait_for(predicate, timeout: float, every: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
+
+
+def served_versions(predictor: LocalPredictor) -> dict[str, dict]:
+    status, body = predictor.request("GET", f"/v1/models/{MODEL}")
+    if status != 200:
+        return {}
+    return {v["version"]: v for v in body["model_version_status"]}
+
+
+def is_available(predictor: LocalPredictor, version: int) -> bool:
+    return served_versions(predictor).get(str(version), {}).get("state") == "AVAILABLE"
+
+
+def count_wrong(answers, models: SoakModels) -> int:
+    return sum(1 for a in answers if a.status != 200 or models.which(a.body) is None)
+
+
+def _predictor(base: Path | str, workdir: Path, *extra: str, poll: bool = False) -> LocalPredictor:
+    """The predictor on ``base``; ``poll`` makes it look for new versions every 300 ms."""
+    return LocalPredictor(
+        base, MODEL, log_path=workdir / f"predictor-{time.monotonic_ns()}.log",
+        extra_args=((f"--poll-interval={POLL}",) if poll else ()) + extra,
+    )  # fmt: skip
+
+
+def new_versions(models: SoakModels, workdir: Path, count: int, every_s: float) -> Figures:
+    """Publish ``count`` versions (alternating models A and B) while serving."""
+    base = workdir / "versions"
+    publish_version(models.exports["A"], str(base), MODEL)
+    figures = Figures("new versions while serving")
+    with _predictor(base / MODEL, workdir, poll=True) as predictor:
+        figures.rss_start_mb = rss_mb(predictor.process.pid)
+        picked_up = 0
+        with SteadyLoad(predictor.url, PREDICT, models.body) as load:
+            for i in range(count):
+                version = publish_version(models.exports["BA"[i % 2]], str(base), MODEL).version
+                picked_up += wait_for(lambda v=version: is_available(predictor, v), 30)
+                time.sleep(every_s)
+        figures.rss_end_mb = rss_mb(predictor.process.pid)
+    figures.requests_sent = load.result.sent
+    figures.requests_failed = count_wrong(load.result.answers, models)
+    seen = {models.which(a.body) for a in load.result.answers}
+    figures.notes = {"versions_published": count, "versions_served": picked_up,
+                     "models_seen_in_answers": sorted(s for s in seen if s)}  # fmt: skip
+    return figures
+
+
+def bad_versions(models: SoakModels, workdir: Path) -> Figures:
+    """A corrupt, a partial and an empty version appear; the good one keeps serving."""
+    base = workdir / "bad"
+    publish_version(models.exports["A"], str(base), MODEL)
+    figures = Figures("corrupt, partial and empty versions", faults_injected=3)
+    with _predictor(base / MODEL, workdir, poll=True) as predictor:
+        figures.rss_start_mb = rss_mb(predictor.process.pid)
+        with SteadyLoad(predictor.url, PREDICT, models.body) as load:
+            corrupt = corrupt_copy(models.exports["A"], workdir / "corrupt")
+            publish_version(corrupt, str(base), MODEL)  # version 2: complete but broken
+            shutil.copytree(models.exports["B"], base / MODEL / "3")  # no _COMPLETE marker
+            (base / MODEL / "4").mkdir()  # empty
+            time.sleep(3)
+            status = served_versions(predictor)
+        figures.rss_end_mb = rss_mb(predictor.process.pid)
+    figures.requests_sent = load.result.sent
+    figures.requests_failed = count_wrong(load.result.answers, models)
+    still_one = status.get("1", {}).get("state") == "AVAILABLE"
+    reported = bool(status.get("2", {}).get("status", {}).get("error_message"))
+    figures.faults_survived = 3 * still_one if figures.requests_failed == 0 else 0
+    figures.notes = {"status": status, "corrupt_version_reported": reported}
+    return figures
+
+
+def store_goes_away(models: SoakModels, workdir: Path, emulator) -> Figures:
+    """The GCS emulator stops and comes back; serving and readiness continue, polling recovers."""
+    emulator.client.create_bucket("soak")
+    base = "gs://soak/models"
+    publish_version(models.exports["A"], base, MODEL)
+    figures = Figures("object store goes away", faults_injected=1)
+    with _predictor(f"{base}/{MODEL}", workdir, poll=True) as predictor:
+        figures.rss_start_mb = rss_mb(predictor.process.pid)
+        with SteadyLoad(predictor.url, PREDICT, models.body) as load:
+            emulator.stop()
+            time.sleep(2)
+            ready_while_down = _ready(predictor.url)
+            emulator.start()
+            version = publish_version(models.exports["B"], base, MODEL).version
+            recovered = wait_for(lambda: is_available(predictor, version), 30)
+        figures.rss_end_mb = rss_mb(predictor.process.pid)
+    figures.requests_sent = load.result.sent
+    figures.requests_failed = count_wrong(load.result.answers, models)
+    figures.faults_survived = int(ready_while_down and recovered and not figures.requests_failed)
+    figures.notes = {"ready_while_store_down": ready_while_down, "new_version_after": recovered}
+    return figures
+
+
+def sigterm_mid_load(models: SoakModels, workdir: Path, grace_s: float = 10) -> Figures:
+    """SIGTERM under load: what was sent before it completes; exit 0 within the grace period."""
+    base = workdir / "sigterm"
+    publish_version(models.exports["A"], str(base), MODEL)
+    figures = Figures("SIGTERM mid-load", faults_injected=1)
+    predictor = _predictor(base / MODEL, workdir, f"--shutdown-timeout={grace_s:.0f}s")
+    predictor.wait_ready()
+    figures.rss_start_mb = rss_mb(predictor.process.pid)
+    with SteadyLoad(predictor.url, PREDICT, models.body, threads=8) as load:
+        time.sleep(2)
+        figures.rss_end_mb = rss_mb(predictor.process.pid)
+        sent_at = time.monotonic()
+        predictor.process.send_signal(signal.SIGTERM)
+        exit_code = predictor.process.wait(timeout=grace_s + 10)
+        exited_after = time.monotonic() - sent_at
+    # A request written on an idle keep-alive connection in the last instant before
+    # SIGTERM may not have been read when the server closes idle connections: it was
+    # never accepted (the client sees the connection close and retries). Requests sent
+    # earlier than RACE_S before the signal must all have been answered correctly.
+    before = [a for a in load.result.answers if a.started < sent_at - RACE_S]
+    racing = [a for a in load.result.answers if sent_at - RACE_S <= a.started < sent_at]
+    after = [a for a in load.result.answers if a.started >= sent_at]
+    figures.requests_sent = len(before)
+    figures.requests_failed = count_wrong(before, models) + sum(
+        1 for a in racing if a.status not in (0, 200)
+    )
+    in_time = exited_after <= grace_s
+    figures.faults_survived = int(exit_code == 0 and in_time and not figures.requests_failed)
+    after_statuses = dict(Counter(str(a.status) for a in after))
+    figures.notes = {
+        "exit_code": exit_code,
+        "exit_s": round(exited_after, 2),
+        "sent_in_last_20ms_before_sigterm": len(racing),
+        "of_those_answered_200": sum(1 for a in racing if a.status == 200),
+        "sent_after_sigterm": len(after),
+        "after_sigterm_statuses": after_statuses,
+    }
+    return figures
+
+
+def overload(models: SoakModels, workdir: Path, seconds: float, clients: int = 64) -> Figures:
+    """Far more clients than the queue holds: excess shed with 429/503 + Retry-After."""
+    base = workdir / "overload"
+    publish_version(models.exports["A"], str(base), MODEL)
+    figures = Figures("overload", faults_injected=1)
+    args = ("--batching", "--max-batch-size=8", "--max-queued=8", "--batch-timeout=2ms")
+    with _predictor(base / MODEL, workdir, *args) as predictor:
+        figures.rss_start_mb = rss_mb(predictor.process.pid)
+        peak = [figures.rss_start_mb]
+        with SteadyLoad(predictor.url, PREDICT, models.body, threads=clients) as load:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                peak.append(rss_mb(predictor.process.pid))
+                time.sleep(0.2)
+        figures.rss_end_mb = max(peak)
+    answers = load.result.answers
+    shed = [a for a in answers if a.status in (429, 503)]
+    wrong = [a for a in answers if a.status == 200 and models.which(a.body) is None]
+    other = [a for a in answers if a.status not in (200, 429, 503)]
+    figures.requests_sent = len(answers)
+    figures.requests_failed = len(wrong) + len(other) + sum(1 for a in shed if not a.retry_after)
+    figures.faults_survived = int(not figures.requests_failed)
+    figures.notes = {"accepted": len(answers) - len(shed) - len(other), "shed": len(shed),
+                     "p99_accepted_ms": round(load.result.p99_ms(), 1),
+                     "rss_peak_mb": round(max(peak), 1)}  # fmt: skip
+    return figures
+
+
+def hostile_inputs(models: SoakModels, workdir: Path, mutations: int) -> Figures:
+    """Every malformed request, plus random mutations of a valid one: 4xx, never 5xx."""
+    base = workdir / "hostile"
+    publish_version(models.exports["A"], str(base), MODEL)
+    figures = Figures("hostile inputs")
+    corpus = malformed_requests(models.body) + mutated(models.body, mutations)
+    statuses: dict[int, int] = {}
+    with _predictor(base / MODEL, workdir) as predictor:
+        figures.rss_start_mb = rss_mb(predictor.process.pid)
+        host = predictor.url.removeprefix("http://")
+        conn = http.client.HTTPConnection(host, timeout=30)
+        for path, body in corpus:
+            answer, conn = send(conn, host, path, body)
+            statuses[answer.status] = statuses.get(answer.status, 0) + 1
+            if 400 <= answer.status < 500:
+                figures.bad_inputs_4xx += 1
+        alive = predictor.process.poll() is None and _ready(predictor.url)
+        figures.rss_end_mb = rss_mb(predictor.process.pid)
+    figures.bad_inputs_tried = len(corpus)
+    still_valid = statuses.get(200, 0)  # a mutation may leave the request valid
+    figures.requests_sent = len(corpus)
+    figures.requests_failed = len(corpus) - figures.bad_inputs_4xx - still_valid
+    figures.faults_survived = int(alive)
+    figures.notes = {"statuses": {str(k): v for k, v in sorted(statuses.items())},
+                     "mutations_still_valid": still_valid, "server_alive": alive}  # fmt: skip
+    return figures
+
+
+def malformed_requests(valid: bytes) -> list[tuple[str, bytes]]:
+    """The predictor's catalogue of bad requests (each must be a 4xx)."""
+    b64 = json.loads(valid)["instances"][0]["b64"]
+    png_head = "iVBORw0KGgoAAAANSUhEUgAAA"  # a PNG header and nothing else
+    return [
+        (PREDICT, b"{not json"),
+        (PREDICT, b""),
+        (PREDICT, b"[]"),
+        (PREDICT, json.dumps({"instances": []}).encode()),
+        (PREDICT, json.dumps({"instance": [{"b64": b64}]}).encode()),
+        (PREDICT, json.dumps({"instances": [{"b64": "!!!"}]}).encode()),
+        (PREDICT, json.dumps({"instances": [{"b64": png_head}]}).encode()),
+        (PREDICT, json.dumps({"instances": [{"b64": b64[: len(b64) // 2]}]}).encode()),
+        (PREDICT, json.dumps({"instances": [[1.0, 2.0]]}).encode()),
+        (PREDICT, json.dumps({"instances": [{"b64": b64}], "signature_name": "nope"}).encode()),
+        (PREDICT, json.dumps({"instances": [{"b64": b64}], "inputs": {}}).encode()),
+        ("/v1/models/nope:predict", valid),
+        (f"/v1/models/{MODEL}/versions/99:predict", valid),
+        (f"/v1/models/{MODEL}:explode", valid),
+        (PREDICT, b'{"instances": [' + b"[" * 10000 + b"]" * 10000 + b"]}"),
+        (PREDICT, b'{"instances": ["' + b"A" * (20 << 20) + b'"]}'),
+    ]
+
+
+def mutated(valid: bytes, count: int, seed: int = 0) -> list[tuple[str, bytes]]:
+    """Random byte flips, cuts and insertions of a valid request (seeded)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        body = bytearray(valid)
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(body))
+            action = rng.choice(("flip", "cut", "insert"))
+            if action == "flip":
+                body[i] = rng.randrange(256)
+            elif action == "cut":
+                del body[i : i + rng.randint(1, 64)]
+            else:
+                body[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+        out.append((PREDICT, bytes(body)))
+    return out
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
