@@ -1,0 +1,3 @@
+module github.com/imgclf/bench/loadgen
+
+go 1.24

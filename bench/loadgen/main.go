@@ -1,0 +1,186 @@
+// Command loadgen drives one HTTP endpoint with a fixed number of concurrent
+// keep-alive connections (a closed loop: each worker sends its next request
+// when the last one returns) and prints one JSON line of results.
+//
+// Only requests that complete inside the measurement window count, so a
+// warm-up long enough for the server's queue to fill gives steady-state
+// latencies even when one request takes seconds.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Result is what loadgen prints.
+type Result struct {
+	Concurrency int            `json:"concurrency"`
+	Seconds     float64        `json:"seconds"`
+	Requests    int            `json:"requests"` // 200s completed in the window
+	Errors      int            `json:"errors"`   // non-200 replies and transport errors in the window
+	RPS         float64        `json:"rps"`
+	P50ms       float64        `json:"p50_ms"`
+	P90ms       float64        `json:"p90_ms"`
+	P99ms       float64        `json:"p99_ms"`
+	MaxMs       float64        `json:"max_ms"`
+	Statuses    map[string]int `json:"statuses"`
+	FirstError  string         `json:"first_error,omitempty"`
+	CPUSeconds  float64        `json:"loadgen_cpu_s"`  // this process's user+system time
+	Total       int64          `json:"total_requests"` // every reply, warm-up included
+}
+
+type sample struct {
+	done    time.Time
+	latency time.Duration
+	status  string
+	err     error
+}
+
+func main() {
+	url := flag.String("url", "", "endpoint to call")
+	bodyFile := flag.String("body", "", "file whose bytes are POSTed; empty sends GET")
+	conc := flag.Int("c", 1, "concurrent connections")
+	dur := flag.Duration("d", 5*time.Second, "measurement window")
+	warmup := flag.Duration("warmup", time.Second, "load before the window starts (not counted)")
+	timeout := flag.Duration("timeout", 60*time.Second, "per-request timeout")
+	flag.Parse()
+	if *url == "" || *conc < 1 {
+		fmt.Fprintln(os.Stderr, "loadgen: -url and -c >= 1 are required")
+		os.Exit(2)
+	}
+	var body []byte
+	if *bodyFile != "" {
+		var err error
+		if body, err = os.ReadFile(*bodyFile); err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
+			os.Exit(2)
+		}
+	}
+	res := run(*url, body, *conc, *warmup, *dur, *timeout)
+	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
+		os.Exit(1)
+	}
+}
+
+func run(url string, body []byte, conc int, warmup, dur, timeout time.Duration) Result {
+	client := &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{
+			MaxIdleConns: conc, MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc,
+			DisableCompression: true,
+		},
+	}
+	start := time.Now()
+	from, to := start.Add(warmup), start.Add(warmup+dur)
+	ctx, cancel := context.WithDeadline(context.Background(), to)
+	defer cancel()
+
+	perWorker := make([][]sample, conc)
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	for w := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				s := call(ctx, client, url, body)
+				if ctx.Err() != nil && s.err != nil {
+					return // cut off by the end of the window, not a server error
+				}
+				total.Add(1)
+				if !s.done.Before(from) && !s.done.After(to) {
+					perWorker[w] = append(perWorker[w], s)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r := summarize(perWorker, conc, dur)
+	r.Total = total.Load()
+	return r
+}
+
+func call(ctx context.Context, client *http.Client, url string, body []byte) sample {
+	method, reader := http.MethodGet, io.Reader(nil)
+	if body != nil {
+		method, reader = http.MethodPost, bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, reader)
+	if err != nil {
+		return sample{done: time.Now(), err: err}
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	t0 := time.Now()
+	resp, err := client.Do(req)
+	if err == nil {
+		_, err = io.Copy(io.Discard, resp.Body) // read it all so the connection is reused
+		resp.Body.Close()
+	}
+	s := sample{done: time.Now(), latency: time.Since(t0), err: err}
+	if err == nil {
+		s.status = fmt.Sprint(resp.StatusCode)
+	}
+	return s
+}
+
+func summarize(perWorker [][]sample, conc int, dur time.Duration) Result {
+	r := Result{Concurrency: conc, Seconds: dur.Seconds(), Statuses: map[string]int{}}
+	var ok []time.Duration
+	for _, samples := range perWorker {
+		for _, s := range samples {
+			switch {
+			case s.err != nil:
+				r.Errors++
+				r.Statuses["transport_error"]++
+				if r.FirstError == "" {
+					r.FirstError = s.err.Error()
+				}
+			case s.status != "200":
+				r.Errors++
+				r.Statuses[s.status]++
+			default:
+				r.Statuses[s.status]++
+				ok = append(ok, s.latency)
+			}
+		}
+	}
+	r.Requests = len(ok)
+	r.RPS = float64(len(ok)) / dur.Seconds()
+	sort.Slice(ok, func(i, j int) bool { return ok[i] < ok[j] })
+	r.P50ms, r.P90ms, r.P99ms = quantile(ok, 0.50), quantile(ok, 0.90), quantile(ok, 0.99)
+	if len(ok) > 0 {
+		r.MaxMs = ms(ok[len(ok)-1])
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		r.CPUSeconds = tv(ru.Utime) + tv(ru.Stime)
+	}
+	return r
+}
+
+// quantile is the nearest-rank quantile of sorted latencies, in milliseconds.
+func quantile(sorted []time.Duration, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.5) - 1
+	i = max(0, min(i, len(sorted)-1))
+	return ms(sorted[i])
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }

@@ -1,0 +1,228 @@
+"""Reports of ``make bench``: goals as ratios, a Markdown table and a PNG plot.
+
+``python bench/report.py bench/results/<timestamp>.json`` rewrites the ``.md``
+and ``.png`` beside a results file (e.g. after changing the table).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+PYTHON_SERVERS = ("flask", "fastapi")
+ORIGINAL_NO_MODEL_RATIO = 51684 / 11751  # Go/Chi vs Python + Flask, the original table
+
+
+def write(result: dict, out_dir: Path, stamp: str) -> dict[str, Path]:
+    """Add the goals to ``result`` and write ``<stamp>.json``, ``.md`` and ``.png``."""
+    result["goals"] = goals(result)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {ext: out_dir / f"{stamp}.{ext}" for ext in ("json", "md", "png")}
+    paths["json"].write_text(json.dumps(result, indent=1))
+    plot(result, paths["png"])
+    paths["md"].write_text(markdown(result, paths["png"].name))
+    return paths
+
+
+def _row(runs: list[dict], model: str, server: str, c: int | None = None) -> dict | None:
+    """The run of ``server`` on ``model`` at concurrency ``c``, or its best level when None."""
+    rows = [r for r in runs if r["model"] == model and r["server"] == server]
+    if c is not None:
+        rows = [r for r in rows if r["concurrency"] == c]
+    return max(rows, key=lambda r: r["rps"], default=None)
+
+
+def _goal(goal: str, measured: float | None, target: str, met: bool | None) -> dict:
+    value = None if measured is None else round(measured, 2)
+    return {"goal": goal, "measured": value, "target": target, "met": met}
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def goals(result: dict) -> list[dict]:
+    """The issue's goals as measured ratios; ``met`` is None where a run is missing."""
+    runs, limits = result["runs"], result.get("inprocess", [])
+    out = []
+
+    def check(goal: str, value: float | None, target: str, ok) -> None:
+        out.append(_goal(goal, value, target, None if value is None else bool(ok(value))))
+
+    top = max(result["config"]["levels"])
+    for go in ("go-predictor", "go-predictor-batching"):
+        g = _row(runs, "small", go, top)
+        if g is None:
+            continue
+        for py in PYTHON_SERVERS:
+            p = _row(runs, "small", py, top)
+            rps = _ratio(g["rps"], p and p["rps"])
+            check(f"small c={top}: {go} req/s / {py}", rps, ">= 5", lambda v: v >= 5)
+            p99 = _ratio(g["p99_ms"], p and p["p99_ms"])
+            check(f"small c={top}: {go} p99 / {py} p99", p99, "< 1", lambda v: v < 1)
+        check(f"small c={top}: {go} errors", g["errors"], "0", lambda v: v == 0)
+        batched = [x["images_per_s"] for x in limits if x["model"] == "small" and x["batch"] > 1]
+        check(
+            f"small c={top}: {go} req/s / in-process batched limit",
+            _ratio(g["rps"], max(batched, default=None)),
+            ">= 0.8",
+            lambda v: v >= 0.8,
+        )
+    resnet = [x["images_per_s"] for x in limits if x["model"] == "resnet50"]
+    resnet_limit = max(resnet, default=None)
+    for go in ("go-predictor", "go-predictor-batching"):
+        g = _row(runs, "resnet50", go)
+        if g is None:
+            continue
+        check(
+            f"resnet50 best level: {go} req/s / in-process limit",
+            _ratio(g["rps"], resnet_limit),
+            ">= 0.9",
+            lambda v: v >= 0.9,
+        )
+        for py in PYTHON_SERVERS:
+            p = _row(runs, "resnet50", py)
+            check(
+                f"resnet50 best level: {go} req/s / {py}",
+                _ratio(g["rps"], p and p["rps"]),
+                "~2 (follows from 0.9 of the limit)",
+                lambda v: v >= 1.8,
+            )
+    for model in ("small", "resnet50"):  # what HTTP + JSON cost, batching aside
+        g = _row(runs, model, "go-predictor")
+        one = [x["images_per_s"] for x in limits if x["model"] == model and x["batch"] == 1]
+        if g and one:
+            goal = f"{model}: go-predictor req/s / in-process batch 1"
+            out.append(_goal(goal, _ratio(g["rps"], max(one)), "info", None))
+    on = _row(runs, "resnet50", "go-predictor-batching", 1)
+    off = _row(runs, "resnet50", "go-predictor", 1)
+    if on and off:
+        ratio = on["rps"] / off["rps"]
+        check("resnet50 c=1: batching on / off req/s", ratio, ">= 0.95", lambda v: v >= 0.95)
+    for model in ("small", "resnet50"):
+        g = _row(runs, model, "go-predictor")
+        pys = [p for p in (_row(runs, model, s) for s in PYTHON_SERVERS) if p]
+        if g is None or not pys:
+            continue
+        lowest = min(pys, key=lambda p: p["peak_rss_mib"])
+        check(
+            f"{model}: go-predictor peak RSS / lowest Python ({lowest['server']})",
+            g["peak_rss_mib"] / lowest["peak_rss_mib"],
+            "< 1",
+            lambda v: v < 1,
+        )
+        fastest = min(pys, key=lambda p: p["ready_s"])
+        check(
+            f"{model}: go-predictor time to ready / fastest Python ({fastest['server']})",
+            g["ready_s"] / fastest["ready_s"],
+            "< 1",
+            lambda v: v < 1,
+        )
+    flask = _row(runs, "no-model", "flask")
+    for go in ("go-predictor", "go-nethttp"):
+        g = _row(runs, "no-model", go)
+        check(
+            f"no-model best level: {go} req/s / flask",
+            _ratio(g and g["rps"], flask and flask["rps"]),
+            f">= {ORIGINAL_NO_MODEL_RATIO:.1f} (original)",
+            lambda v: v >= ORIGINAL_NO_MODEL_RATIO,
+        )
+    return out
+
+
+def markdown(result: dict, plot_name: str) -> str:
+    """The whole report as Markdown: where it ran, the runs, in-process limits, goals."""
+    m, v, load = result["machine"], result["versions"], result["load_avg_1m"]
+    lines = [
+        f"## make bench, {result['started']}",
+        "",
+        f"{m['cpu']}, {m['cores']} cores: servers pinned to CPU {m['server_cpus']}, load "
+        f"generator to CPU {m['loadgen_cpus']} (taskset), loopback. Load average (1 min) "
+        f"{load['before']} before, {load['after']} after. TensorFlow {v['tensorflow-cpu']}, "
+        f"{v['go']}, Python {v['python']}, Flask {v['flask']} + gunicorn {v['gunicorn']}, "
+        f"FastAPI {v['fastapi']} + uvicorn {v['uvicorn']}; commit {v['commit']}. "
+        f"{result['config']['duration_s']} s per level, best of "
+        f"{result['config'].get('trials_per_level', 1)} trials; {result['wall_s']} s in all.",
+        "",
+        f"`{result['command']}`",
+        "",
+        "| model | server | c | req/s | p50 ms | p90 ms | p99 ms | errors | peak RSS MiB "
+        "| CPU s/1k req | ready s |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in result["runs"]:
+        lines.append(
+            f"| {r['model']} | {r['server']} | {r['concurrency']} | {r['rps']:.1f}"
+            f"{' †' if r.get('loadgen_bound') else ''} | "
+            f"{r['p50_ms']:.1f} | {r['p90_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
+            f"{r['peak_rss_mib']} | {r['cpu_s_per_1k']:.2f} | {r['ready_s']:.2f} |"
+        )
+    if any(r.get("loadgen_bound") for r in result["runs"]):
+        lines += ["", "† the load generator used over 90% of its core: the server may be faster."]
+    if result.get("inprocess"):
+        lines += [
+            "",
+            "In-process limits (no HTTP, same CPU):",
+            "",
+            "| model | runner | batch | goroutines | images/s |",
+            "|---|---|--:|--:|--:|",
+        ]
+        lines += [
+            f"| {x['model']} | {x['runner']} | {x['batch']} | "
+            f"{x['goroutines'] if x['runner'] == 'go' else '-'} | {x['images_per_s']:.1f} |"
+            for x in result["inprocess"]
+        ]
+    lines += ["", "Goals:", "", "| goal | measured | target | met |", "|---|--:|---|---|"]
+    for g in result["goals"]:
+        unknown = "-" if g["target"] == "info" else "n/a"
+        met = {True: "yes", False: "**no**", None: unknown}[g["met"]]
+        lines.append(f"| {g['goal']} | {g['measured']} | {g['target']} | {met} |")
+    lines += [""] + [f"Note: {n}" for n in result.get("notes", [])]
+    lines += ["", f"![throughput and p99]({plot_name})", ""]
+    return "\n".join(lines)
+
+
+def plot(result: dict, path: Path) -> None:
+    """Throughput and p99 per server per concurrency, one row per model."""
+    runs = result["runs"]
+    models = list(dict.fromkeys(r["model"] for r in runs))
+    fig, axes = plt.subplots(len(models), 2, figsize=(11, 3.4 * len(models)), squeeze=False)
+    for row, model in zip(axes, models, strict=True):
+        for server in dict.fromkeys(r["server"] for r in runs if r["model"] == model):
+            rs = sorted(
+                (r for r in runs if r["model"] == model and r["server"] == server),
+                key=lambda r: r["concurrency"],
+            )
+            cs = [r["concurrency"] for r in rs]
+            row[0].plot(cs, [r["rps"] for r in rs], marker="o", label=server)
+            row[1].plot(cs, [r["p99_ms"] for r in rs], marker="o", label=server)
+        limit = [x["images_per_s"] for x in result.get("inprocess", []) if x["model"] == model]
+        if limit:
+            row[0].axhline(max(limit), color="gray", ls="--", label="in-process limit")
+        row[0].set_ylim(bottom=0)
+        row[1].set_yscale("log")
+        for ax, title in ((row[0], "requests/s"), (row[1], "p99 latency (ms)")):
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(result["config"]["levels"], labels=result["config"]["levels"])
+            ax.set_xlabel("concurrent connections")
+            ax.set_title(f"{model}: {title}")
+            ax.grid(True, which="both", alpha=0.3)
+        row[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main() -> None:
+    path = Path(sys.argv[1])
+    result = json.loads(path.read_text())
+    paths = write(result, path.parent, path.stem)
+    print(paths["md"].read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+module github.com/imgclf/bench/gonoop
+
+go 1.24
