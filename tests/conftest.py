@@ -81,3 +81,16 @@ def trained_dir(split_dir, tmp_path_factory) -> Path:
         TrainParams(backbone="small_cnn", weights="none", image_size=32, batch_size=8, epochs=4),
     )
     return out
+
+
+@pytest.fixture
+def export_dir(tmp_path) -> Path:
+    """A small SavedModel-shaped directory (4 files) for publish tests."""
+    src = tmp_path / "export"
+    (src / "variables").mkdir(parents=True)
+    (src / "assets").mkdir()
+    (src / "saved_model.pb").write_bytes(b"graph" * 100)
+    (src / "variables" / "variables.data-00000-of-00001").write_bytes(b"weights" * 1000)
+    (src / "variables" / "variables.index").write_bytes(b"index")
+    (src / "assets" / "labels.txt").write_text("a\nb\n")
+    return src

@@ -16,18 +16,6 @@ from components.errors import StorageError
 from components.storage import list_versions, publish_version
 
 
-@pytest.fixture
-def export_dir(tmp_path):
-    src = tmp_path / "export"
-    (src / "variables").mkdir(parents=True)
-    (src / "assets").mkdir()
-    (src / "saved_model.pb").write_bytes(b"graph" * 100)
-    (src / "variables" / "variables.data-00000-of-00001").write_bytes(b"weights" * 1000)
-    (src / "variables" / "variables.index").write_bytes(b"index")
-    (src / "assets" / "labels.txt").write_text("a\nb\n")
-    return src
-
-
 class FailAt:
     """Wraps a callable; the ``n``-th call (0-based) raises instead. Counts calls."""
 

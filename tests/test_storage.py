@@ -4,7 +4,6 @@ import errno
 import json
 import shutil
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -18,36 +17,33 @@ from components.storage import (
 )
 
 
-def _fake_export(tmp_path: Path, name: str = "export") -> Path:
-    src = tmp_path / name
-    (src / "variables").mkdir(parents=True)
-    (src / "saved_model.pb").write_bytes(b"graph")
-    (src / "variables" / "variables.index").write_bytes(b"index")
-    return src
-
-
-def test_publish_numbers_versions_and_writes_the_marker_last(tmp_path):
-    src = _fake_export(tmp_path)
+def test_publish_numbers_versions_and_writes_the_marker_last(tmp_path, export_dir):
+    src = export_dir
     base = tmp_path / "models"
     first = publish_version(src, str(base), "faces")
     second = publish_version(src, f"file://{base}", "faces")
     assert (first.version, second.version) == (1, 2)
     marker = json.loads((base / "faces" / "1" / COMPLETE_MARKER).read_text())
-    assert marker["files"] == {"saved_model.pb": 5, "variables/variables.index": 5}
+    assert marker["files"] == {
+        "saved_model.pb": 500,
+        "variables/variables.data-00000-of-00001": 7000,
+        "variables/variables.index": 5,
+        "assets/labels.txt": 4,
+    }
     assert list_versions(str(base), "faces") == [1, 2]
     assert [p.name for p in (base / "faces").iterdir() if p.name.startswith(".")] == []
 
 
-def test_incomplete_versions_are_not_listed(tmp_path):
+def test_incomplete_versions_are_not_listed(tmp_path, export_dir):
     base = tmp_path / "models"
     (base / "faces" / "7").mkdir(parents=True)  # a crashed writer's leftovers: no marker
     (base / "faces" / "7" / "saved_model.pb").write_bytes(b"partial")
     assert list_versions(str(base), "faces") == []
-    assert publish_version(_fake_export(tmp_path), str(base), "faces").version == 8
+    assert publish_version(export_dir, str(base), "faces").version == 8
 
 
-def test_concurrent_publishers_never_share_a_version(tmp_path):
-    src = _fake_export(tmp_path)
+def test_concurrent_publishers_never_share_a_version(tmp_path, export_dir):
+    src = export_dir
     base = str(tmp_path / "models")
     results = []
     threads = [
@@ -66,8 +62,9 @@ def test_concurrent_publishers_never_share_a_version(tmp_path):
     ("src_name", "model_name", "message"),
     [("not-a-model", "m", "no saved_model.pb"), ("export", "../escape", "invalid model name")],
 )
-def test_publish_rejects_bad_input_and_leaves_nothing(tmp_path, src_name, model_name, message):
-    _fake_export(tmp_path)
+def test_publish_rejects_bad_input_and_leaves_nothing(
+    tmp_path, export_dir, src_name, model_name, message
+):
     (tmp_path / "not-a-model").mkdir()
     with pytest.raises(StorageError, match=message):
         publish_version(tmp_path / src_name, str(tmp_path / "models"), model_name)
@@ -81,8 +78,8 @@ def test_unsupported_schemes_are_named_in_the_error():
         local_path("gs://b/m")
 
 
-def test_disk_full_during_publish_leaves_nothing_visible(tmp_path, monkeypatch):
-    src = _fake_export(tmp_path)
+def test_disk_full_during_publish_leaves_nothing_visible(tmp_path, export_dir, monkeypatch):
+    src = export_dir
     base = tmp_path / "models"
     publish_version(src, str(base), "m")
 

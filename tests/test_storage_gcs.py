@@ -17,17 +17,6 @@ def bucket(gcs):
     return gcs.create_bucket(f"models-{uuid.uuid4().hex[:8]}")
 
 
-@pytest.fixture
-def export_dir(tmp_path):
-    src = tmp_path / "export"
-    (src / "variables").mkdir(parents=True)
-    (src / "assets").mkdir()
-    (src / "saved_model.pb").write_bytes(b"graph" * 100)
-    (src / "variables" / "variables.index").write_bytes(b"index")
-    (src / "assets" / "labels.txt").write_text("a\nb\n")
-    return src
-
-
 def test_publish_writes_every_file_then_the_marker(bucket, export_dir):
     base = f"gs://{bucket.name}/team/models"
     first = publish_version(export_dir, base, "faces")
@@ -40,6 +29,7 @@ def test_publish_writes_every_file_then_the_marker(bucket, export_dir):
         for n in (
             "saved_model.pb",
             "variables/variables.index",
+            "variables/variables.data-00000-of-00001",
             "assets/labels.txt",
             "_CLAIMED",
             COMPLETE_MARKER,
