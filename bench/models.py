@@ -39,9 +39,9 @@ def ensure_model(name: str, root: Path) -> BenchModel:
     """Export and publish ``name`` under ``root`` unless a complete version is there."""
     backbone, size = SPECS[name]
     base = root / name
-    versions = sorted(
-        int(p.name) for p in base.glob("*") if p.name.isdigit() and (p / "_COMPLETE").exists()
-    )
+    from components.storage import list_versions
+
+    versions = list_versions(str(root), name)
     if not versions:
         _publish(backbone, size, base)
         versions = [1]
