@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-python test-go lint build venv pipeline test-model clean bench-train
+.PHONY: demo test test-python test-go lint build venv pipeline test-model clean bench-train fuzz
 
 demo: build  ## train on LFW faces locally (kfp.local), serve with Go, predict held-out images
 	$(PY) -m pipelines.demo
@@ -28,8 +28,19 @@ test-model: serving/testdata/model/expected.json
 serving/testdata/model/expected.json: .venv/.installed scripts/make_test_model.py components/export/savedmodel.py components/imaging.py
 	$(PY) scripts/make_test_model.py serving/testdata/model
 
-test-go: build test-model
+test-go: build test-model build/tools/bin/fake-gcs-server
 	cd serving && PREDICTOR_REQUIRE_TF_TESTS=1 go test -race -count=1 ./...
+	$(MAKE) --no-print-directory fuzz
+
+# Each Go fuzz target runs FUZZTIME on top of its committed seed corpus (testdata/fuzz).
+FUZZTIME ?= 10s
+fuzz: serving/third_party/tensorflow  ## fuzz every Go request decoder briefly
+	cd serving && for pkg in internal/server internal/signature; do \
+	  for target in $$(grep -ho '^func Fuzz[A-Za-z0-9]*' $$pkg/*_test.go | cut -c6-); do \
+	    echo "==> fuzz $$pkg $$target ($(FUZZTIME))"; \
+	    nice go test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
+	  done; \
+	done
 
 build/tools/bin/fake-gcs-server: scripts/install_fake_gcs_server.sh
 	bash scripts/install_fake_gcs_server.sh
@@ -43,6 +54,8 @@ lint: .venv/.installed serving/third_party/tensorflow
 	$(PY) -m mypy components pipelines
 	@test -z "$$(gofmt -l serving/cmd serving/internal serving/*.go)" || { gofmt -l serving/cmd serving/internal serving/*.go; echo "gofmt: files above need formatting"; exit 1; }
 	cd serving && go vet ./...
+	bash scripts/install_staticcheck.sh
+	cd serving && ../build/tools/bin/staticcheck ./...
 
 pipeline: .venv/.installed  ## compile the pipeline to KFP IR YAML
 	$(PY) -m pipelines compile --output build/training_pipeline.yaml

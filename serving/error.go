@@ -16,6 +16,8 @@ const (
 	NotFound         Code = "not_found"          // unknown model, version or signature
 	MethodNotAllowed Code = "method_not_allowed" // wrong HTTP method for the path
 	TooLarge         Code = "too_large"          // request body over the limit
+	UnsupportedMedia Code = "unsupported_media"  // a Content-Type the endpoint does not take
+	Overloaded       Code = "overloaded"         // the queue is full: retry after a pause
 	Unavailable      Code = "unavailable"        // not ready or shutting down: retry later
 	Timeout          Code = "timeout"            // the deadline passed
 	Internal         Code = "internal"           // a bug or an unexpected TensorFlow failure

@@ -63,21 +63,21 @@ def test_patch_adds_env_and_annotation_to_the_named_container():
     patch = version_patch(_deployment(), "predictor", 7)
     assert patch == [
         {"op": "add", "path": "/spec/template/spec/containers/1/env",
-         "value": [{"name": VERSION_ENV, "value": "7"}]},
+         "value": [{"name": VERSION_ENV, "value": "specific:7"}]},
         {"op": "add", "path": "/spec/template/metadata/annotations",
          "value": {"imgclf.dev/model-version": "7"}},
     ]  # fmt: skip
 
 
 def test_patch_replaces_a_pinned_version_in_place():
-    env = [V1EnvVar(name="A", value="x"), V1EnvVar(name=VERSION_ENV, value="3")]
+    env = [V1EnvVar(name="A", value="x"), V1EnvVar(name=VERSION_ENV, value="specific:3")]
     deployment = _deployment(env=env, annotations={"other": "y"})
     assert pinned_version(deployment, "predictor") == 3
     patch = version_patch(deployment, "predictor", 4)
     assert patch[0] == {
         "op": "replace",
         "path": "/spec/template/spec/containers/1/env/1",
-        "value": {"name": VERSION_ENV, "value": "4"},
+        "value": {"name": VERSION_ENV, "value": "specific:4"},
     }
     assert patch[1]["path"] == "/spec/template/metadata/annotations/imgclf.dev~1model-version"
 

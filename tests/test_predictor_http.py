@@ -1,11 +1,20 @@
 """The real Go predictor binary over real HTTP on loopback, serving the fixture SavedModel."""
 
 import base64
+import concurrent.futures
 import json
+import shutil
+import struct
 import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+import zlib
 
 import pytest
 
+from components.storage import publish_version
 from pipelines.predictor_process import LocalPredictor
 
 MODEL = "model"
@@ -89,3 +98,119 @@ def test_missing_model_directory_is_a_one_line_startup_error(predictor_binary, t
     )
     assert proc.returncode != 0
     assert str(missing) in proc.stderr
+
+
+def test_v2_infer_equals_keras(predictor, fixture_model, expected):
+    names = sorted(expected)
+    data = [base64.b64encode((fixture_model / "images" / n).read_bytes()).decode() for n in names]
+    inputs = [{"name": "image_bytes", "datatype": "BYTES", "shape": [len(data)], "data": data}]
+    body = json.dumps({"id": "t1", "inputs": inputs}).encode()
+    status, reply = predictor.request("POST", f"/v2/models/{MODEL}/infer", body)
+    assert status == 200, reply
+    assert (reply["model_name"], reply["model_version"], reply["id"]) == (MODEL, "1", "t1")
+    outputs = {o["name"]: o for o in reply["outputs"]}
+    probs = outputs["probabilities"]
+    assert probs["datatype"] == "FP32" and probs["shape"] == [len(names), 3]
+    for i, name in enumerate(names):
+        got = probs["data"][3 * i : 3 * i + 3]
+        for g, e in zip(got, expected[name]["probabilities"], strict=True):
+            assert abs(g - e) <= 1e-5, (name, got)
+    assert outputs["label"]["data"] == [expected[n]["label"] for n in names]
+    status, ready = predictor.request("GET", f"/v2/models/{MODEL}/ready")
+    assert status == 200 and ready["ready"] is True
+
+
+def _post_raw(url: str, body: bytes, content_type: str) -> tuple[int, dict, dict]:
+    req = urllib.request.Request(url, data=body, method="POST")
+    req.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, json.loads(resp.read()), dict(resp.headers)
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}"), dict(err.headers)
+
+
+def test_classify_image_returns_top_k_labels(predictor, fixture_model, expected):
+    image = (fixture_model / "images" / "image1.jpg").read_bytes()
+    url = f"{predictor.url}/v1/models/{MODEL}:classify-image?k=2"
+    status, reply, _ = _post_raw(url, image, "image/jpeg")
+    assert status == 200, reply
+    (result,) = reply["results"]
+    top = result["predictions"]
+    want = expected["image1.jpg"]
+    assert len(top) == 2 and top[0]["label"] == want["label"]
+    assert abs(top[0]["score"] - max(want["probabilities"])) <= 1e-5
+    status, reply, _ = _post_raw(url, image[: len(image) // 2], "image/jpeg")
+    assert status == 400 and "truncated" in reply["error"]
+
+
+def test_oversized_body_and_image_bomb_get_413(predictor):
+    huge = b'{"instances": ["' + b"A" * (17 << 20) + b'"]}'
+    status, reply = predictor.request("POST", f"/v1/models/{MODEL}:predict", huge)
+    assert status == 413 and "larger than" in reply["error"]
+    # A PNG header claiming 100000 x 100000 pixels: rejected from the header alone.
+    ihdr = b"IHDR" + struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)
+    bomb = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
+    url = f"{predictor.url}/v1/models/{MODEL}:classify-image"
+    status, reply, _ = _post_raw(url, bomb, "image/png")
+    assert status == 413 and "max-image-pixels" in reply["error"]
+    assert predictor.process.poll() is None
+
+
+def test_overload_sheds_with_429_and_retry_after(fixture_model, predictor_binary, tmp_path):
+    args = ("--batching", "--max-batch-size=1", "--batch-threads=1", "--max-queued=1")
+    image = (fixture_model / "images" / "image3.jpg").read_bytes()
+    body = json.dumps({"instances": [_b64(image)] * 8}).encode()
+    with LocalPredictor(
+        fixture_model, MODEL, binary=predictor_binary, extra_args=args, log_path=tmp_path / "log"
+    ) as p:
+        url = f"{p.url}/v1/models/{MODEL}:predict"
+        with concurrent.futures.ThreadPoolExecutor(max_workers=24) as pool:
+            replies = list(pool.map(lambda _: _post_raw(url, body, "application/json"), range(48)))
+        codes = [status for status, _, _ in replies]
+        assert 200 in codes and 429 in codes, codes
+        assert set(codes) <= {200, 429}, codes
+        shed = next(r for r in replies if r[0] == 429)
+        assert shed[2].get("Retry-After") == "1" and "queued" in shed[1]["error"]
+        assert len(p.predict([image])) == 1
+
+
+def _wait_for(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def _versions(p: LocalPredictor) -> dict[str, str]:
+    status, body = p.request("GET", f"/v1/models/{MODEL}")
+    assert status == 200, body
+    return {v["version"]: v["state"] for v in body["model_version_status"]}
+
+
+@pytest.mark.parametrize("store", ["local", "gcs"])
+def test_new_published_version_is_picked_up(
+    store, fixture_model, predictor_binary, tmp_path, request
+):
+    if store == "gcs":
+        gcs = request.getfixturevalue("gcs")
+        bucket = f"models-{uuid.uuid4().hex[:8]}"
+        gcs.create_bucket(bucket)
+        base = f"gs://{bucket}/zoo"
+    else:
+        base = str(tmp_path / "zoo")
+    export = tmp_path / "export"
+    shutil.copytree(fixture_model / "1", export, ignore=shutil.ignore_patterns("_COMPLETE"))
+    assert publish_version(export, base, MODEL).version == 1
+    args = ("--poll-interval=200ms",)
+    log = tmp_path / "log"
+    with LocalPredictor(
+        f"{base}/{MODEL}", MODEL, binary=predictor_binary, extra_args=args, log_path=log
+    ) as p:
+        assert _versions(p) == {"1": "AVAILABLE"}
+        assert publish_version(export, base, MODEL).version == 2
+        _wait_for(lambda: _versions(p) == {"2": "AVAILABLE", "1": "END"})
+        image = (fixture_model / "images" / "image0.png").read_bytes()
+        assert len(p.predict([image])) == 1
+        status, meta = p.request("GET", f"/v2/models/{MODEL}")
+        assert status == 200 and meta["versions"] == ["2"]

@@ -1,8 +1,8 @@
 """Point the predictor Deployment at a model version, watch the rollout, smoke-test, roll back.
 
 The version is pinned in the predictor container's environment
-(``PREDICTOR_MODEL_VERSION``, which the predictor reads like its
-``--model-version`` flag) and mirrored in a pod-template annotation for
+(``PREDICTOR_MODEL_VERSION_POLICY=specific:<N>``, the env form of the
+predictor's ``--model-version-policy`` flag) and mirrored in a pod-template annotation for
 ``kubectl describe``. Changing the pod template is what starts a rolling
 update; pinning (rather than letting pods pick "the latest") keeps every
 replica, and every pod the autoscaler adds later, on the version that was
@@ -24,7 +24,8 @@ from components.deploy.rollout import rollout_status
 from components.deploy.smoke import SmokeTestError, smoke_test
 from components.errors import StepError
 
-VERSION_ENV = "PREDICTOR_MODEL_VERSION"
+VERSION_ENV = "PREDICTOR_MODEL_VERSION_POLICY"
+PINNED = "specific:"
 VERSION_ANNOTATION = "imgclf.dev/model-version"
 
 
@@ -103,8 +104,9 @@ def deploy_version(
 def pinned_version(deployment: V1Deployment, container: str) -> int | None:
     """The version pinned in the container's environment, or None."""
     for env in _container(deployment, container).env or []:
-        if env.name == VERSION_ENV and env.value and env.value.isdigit():
-            return int(env.value)
+        value = env.value or ""
+        if env.name == VERSION_ENV and value.startswith(PINNED) and value[len(PINNED) :].isdigit():
+            return int(value[len(PINNED) :])
     return None
 
 
@@ -113,7 +115,7 @@ def version_patch(deployment: V1Deployment, container: str, version: int) -> lis
     containers = deployment.spec.template.spec.containers
     index = next(i for i, c in enumerate(containers) if c.name == container)
     env_path = f"/spec/template/spec/containers/{index}/env"
-    entry = {"name": VERSION_ENV, "value": str(version)}
+    entry = {"name": VERSION_ENV, "value": f"{PINNED}{version}"}
     env = containers[index].env
     ops: list[dict[str, object]]
     if env is None:

@@ -3,54 +3,95 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
 func TestParseConfig(t *testing.T) {
-	defaults := Config{
-		ListenAddr: ":8501", ModelBasePath: "/models/imgclf", ModelName: "imgclf",
-		SignatureName: "serving_default", MaxBodyBytes: 16 << 20, ShutdownTimeout: 10 * time.Second,
+	dir := t.TempDir()
+	configFile := filepath.Join(dir, "models.json")
+	os.WriteFile(configFile, []byte(`{"models": [
+		{"name": "a", "base_path": "gs://b/models/a", "version_policy": "latest:2", "version_labels": {"stable": 3}},
+		{"name": "b", "base_path": "/m/b", "signature_name": "other"}]}`), 0o644)
+	badFile := filepath.Join(dir, "bad.json")
+	os.WriteFile(badFile, []byte(`{"models": [{"name": "a", "path": "/x"}]}`), 0o644)
+
+	// models renders the parts of Models a test compares.
+	models := func(c Config) string {
+		var s []string
+		for _, m := range c.Models {
+			s = append(s, fmt.Sprintf("%s=%s %s %s %v", m.Name, m.BasePath, m.SignatureName, m.Policy, m.VersionLabels))
+		}
+		return strings.Join(s, "; ")
 	}
-	with := func(f func(*Config)) Config { c := defaults; f(&c); return c }
 	tests := []struct {
-		name    string
-		args    []string
-		env     map[string]string
-		want    Config
-		wantErr string
+		name       string
+		args       []string
+		env        map[string]string
+		wantModels string
+		check      func(Config) bool
+		wantErr    string
 	}{
-		{name: "defaults", args: []string{"--model-base-path", "/models/imgclf"}, want: defaults},
-		{name: "trailing slash and file://", args: []string{"-model-base-path=file:///models/imgclf/"}, want: with(func(c *Config) { c.ModelBasePath = "file:///models/imgclf/" })},
+		{name: "defaults", args: []string{"--model-base-path", "/models/imgclf"},
+			wantModels: "imgclf=/models/imgclf serving_default latest:1 map[]",
+			check: func(c Config) bool {
+				return c.ListenAddr == ":8501" && c.MaxBodyBytes == 16<<20 && c.ShutdownTimeout == 10*time.Second &&
+					!c.Batching && c.MaxBatchSize == 32 && c.MaxQueued == 128 && c.PollInterval == 10*time.Second
+			}},
+		{name: "gs base path names the model", args: []string{"--model-base-path=gs://bucket/models/imgclf/"},
+			wantModels: "imgclf=gs://bucket/models/imgclf/ serving_default latest:1 map[]"},
+		{name: "file uri", args: []string{"-model-base-path=file:///models/imgclf/"},
+			wantModels: "imgclf=file:///models/imgclf/ serving_default latest:1 map[]"},
+		{name: "repeated --model and policy", args: []string{"--model=a=/m/a", "--model", "b=gs://x/b", "--model-version-policy=all", "--signature-name=s"},
+			wantModels: "a=/m/a s all map[]; b=gs://x/b s all map[]"},
+		{name: "config file", args: []string{"--model-config-file=" + configFile},
+			wantModels: "a=gs://b/models/a serving_default latest:2 map[stable:3]; b=/m/b other latest:1 map[]"},
 		{
-			name: "all flags",
-			args: []string{"--listen-addr=127.0.0.1:9000", "--model-base-path=/m/x", "--model-name=clf", "--signature-name=s",
-				"--intra-op-threads=2", "--inter-op-threads=1", "--max-body-bytes=100", "--shutdown-timeout=3s", "--log-level=debug"},
-			want: Config{ListenAddr: "127.0.0.1:9000", ModelBasePath: "/m/x", ModelName: "clf", SignatureName: "s",
-				IntraOpThreads: 2, InterOpThreads: 1, MaxBodyBytes: 100, ShutdownTimeout: 3 * time.Second, LogLevel: slog.LevelDebug},
+			name: "all other flags",
+			args: []string{"--listen-addr=127.0.0.1:9000", "--model-base-path=/m/x", "--intra-op-threads=2", "--inter-op-threads=1",
+				"--max-body-bytes=100", "--max-image-pixels=1000", "--batching", "--max-batch-size=8", "--batch-timeout=2ms",
+				"--max-queued=5", "--batch-threads=3", "--poll-interval=1s", "--shutdown-timeout=3s", "--shutdown-delay=1s",
+				"--read-timeout=5s", "--log-level=debug"},
+			wantModels: "x=/m/x serving_default latest:1 map[]",
+			check: func(c Config) bool {
+				return c.ListenAddr == "127.0.0.1:9000" && c.IntraOpThreads == 2 && c.InterOpThreads == 1 && c.MaxBodyBytes == 100 &&
+					c.MaxImagePixels == 1000 && c.Batching && c.MaxBatchSize == 8 && c.BatchTimeout == 2*time.Millisecond &&
+					c.MaxQueued == 5 && c.BatchThreads == 3 && c.PollInterval == time.Second && c.ShutdownTimeout == 3*time.Second &&
+					c.ShutdownDelay == time.Second && c.ReadTimeout == 5*time.Second && c.LogLevel == slog.LevelDebug
+			},
 		},
 		{
-			name: "env fallback",
-			env:  map[string]string{"PREDICTOR_MODEL_BASE_PATH": "/models/imgclf", "PREDICTOR_INTRA_OP_THREADS": "4", "PREDICTOR_LOG_LEVEL": "warn"},
-			want: with(func(c *Config) { c.IntraOpThreads = 4; c.LogLevel = slog.LevelWarn }),
+			name:       "env fallback",
+			env:        map[string]string{"PREDICTOR_MODEL": "a=/m/a,b=/m/b", "PREDICTOR_BATCHING": "true", "PREDICTOR_LOG_LEVEL": "warn"},
+			wantModels: "a=/m/a serving_default latest:1 map[]; b=/m/b serving_default latest:1 map[]",
+			check:      func(c Config) bool { return c.Batching && c.LogLevel == slog.LevelWarn },
 		},
 		{
-			name: "flag beats env",
-			args: []string{"--model-base-path=/models/imgclf"},
-			env:  map[string]string{"PREDICTOR_MODEL_BASE_PATH": "/elsewhere/x"},
-			want: defaults,
+			name:       "flag beats env",
+			args:       []string{"--model-base-path=/models/imgclf"},
+			env:        map[string]string{"PREDICTOR_MODEL_BASE_PATH": "/elsewhere/x"},
+			wantModels: "imgclf=/models/imgclf serving_default latest:1 map[]",
 		},
 		{name: "missing base path", wantErr: "--model-base-path (or PREDICTOR_MODEL_BASE_PATH) is required"},
+		{name: "two ways", args: []string{"--model-base-path=/m/x", "--model=a=/m/a"}, wantErr: "not several"},
+		{name: "bad --model", args: []string{"--model=/m/a"}, wantErr: `--model "/m/a": want name=uri`},
+		{name: "duplicate model", args: []string{"--model=a=/m/a", "--model=a=/m/b"}, wantErr: `model "a" is configured twice`},
+		{name: "config file typo", args: []string{"--model-config-file=" + badFile}, wantErr: `unknown field "path"`},
+		{name: "bad policy", args: []string{"--model-base-path=/m/x", "--model-version-policy=newest"}, wantErr: "--model-version-policy"},
 		{name: "bad env value", env: map[string]string{"PREDICTOR_SHUTDOWN_TIMEOUT": "soon"}, wantErr: `PREDICTOR_SHUTDOWN_TIMEOUT="soon"`},
 		{name: "bad listen addr", args: []string{"--model-base-path=/m/x", "--listen-addr=8501"}, wantErr: `--listen-addr "8501"`},
 		{name: "bad log level", args: []string{"--model-base-path=/m/x", "--log-level=loud"}, wantErr: `--log-level "loud"`},
 		{name: "bad model name", args: []string{"--model-base-path=/m/x", "--model-name=a:b"}, wantErr: `--model-name "a:b"`},
-		{name: "root dir has no name", args: []string{"--model-base-path=/"}, wantErr: `--model-name "/"`},
+		{name: "root dir has no name", args: []string{"--model-base-path=/"}, wantErr: `--model-name "."`},
 		{name: "negative threads", args: []string{"--model-base-path=/m/x", "--inter-op-threads=-1"}, wantErr: "--inter-op-threads must be >= 0"},
 		{name: "zero body", args: []string{"--model-base-path=/m/x", "--max-body-bytes=0"}, wantErr: "--max-body-bytes must be > 0"},
+		{name: "zero queue", args: []string{"--model-base-path=/m/x", "--max-queued=0"}, wantErr: "--max-queued must be > 0"},
 		{name: "positional", args: []string{"--model-base-path=/m/x", "extra"}, wantErr: `unexpected argument "extra"`},
 		{name: "unknown flag", args: []string{"--port=1"}, wantErr: "flag provided but not defined: -port"},
 	}
@@ -66,8 +107,11 @@ func TestParseConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tt.want {
-				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			if m := models(got); m != tt.wantModels {
+				t.Errorf("models = %s\nwant     %s", m, tt.wantModels)
+			}
+			if tt.check != nil && !tt.check(got) {
+				t.Errorf("config %+v fails the check", got)
 			}
 		})
 	}
@@ -79,10 +123,18 @@ func TestHelpListsEveryFlagAndEnv(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err = %v, want flag.ErrHelp", err)
 	}
-	for _, name := range []string{"listen-addr", "model-base-path", "model-name", "signature-name", "intra-op-threads",
-		"inter-op-threads", "max-body-bytes", "shutdown-timeout", "log-level"} {
-		if !strings.Contains(out.String(), "--"+name) || !strings.Contains(out.String(), envName(name)) {
+	for _, name := range []string{"listen-addr", "model-base-path", "model-name", "model", "model-config-file", "model-version-policy",
+		"signature-name", "poll-interval", "download-dir", "intra-op-threads", "inter-op-threads", "max-body-bytes", "max-image-pixels",
+		"batching", "max-batch-size", "batch-timeout", "max-queued", "batch-threads", "read-header-timeout", "read-timeout",
+		"write-timeout", "idle-timeout", "shutdown-delay", "shutdown-timeout", "log-level", "version"} {
+		if !strings.Contains(out.String(), "--"+name+" ") || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("--help does not document --%s / %s:\n%s", name, envName(name), out.String())
 		}
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	if _, err := parseConfig([]string{"--version"}, func(string) string { return "" }, io.Discard); !errors.Is(err, errVersion) {
+		t.Errorf("--version: err = %v, want errVersion", err)
 	}
 }

@@ -7,66 +7,78 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
+	"sync"
 	"time"
 
-	"github.com/imgclf/serving"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/imgclf/serving/internal/lifecycle"
+	"github.com/imgclf/serving/internal/metrics"
 	"github.com/imgclf/serving/internal/model"
 	"github.com/imgclf/serving/internal/server"
 	"github.com/imgclf/serving/internal/storage"
 )
 
-// run finds and loads the latest complete model version, serves HTTP until
-// ctx is done, then shuts down: readiness fails first, in-flight requests
-// drain (up to cfg.ShutdownTimeout), and the model closes last. onListen,
-// if set, gets the bound address (tests listen on port 0).
+// run checks that every model's storage answers, starts serving HTTP (ready
+// once every model has a version), loads versions in the background and
+// keeps polling for new ones until ctx is done. Then it shuts down:
+// readiness fails first, after --shutdown-delay the listener closes,
+// in-flight requests drain (up to --shutdown-timeout), and the models close
+// last. onListen, if set, gets the bound address (tests listen on port 0).
 func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(addr string)) error {
-	src, err := storage.New(cfg.ModelBasePath, storage.Options{Logger: logger})
-	if err != nil {
-		return err
-	}
-	versions, err := src.Versions(ctx)
-	if err != nil {
-		return err
-	}
-	latest, ok := storage.Latest(versions)
-	if !ok {
-		return fmt.Errorf("no complete model version in %s: expected a directory like %s/1/ holding %s and %s",
-			cfg.ModelBasePath, cfg.ModelBasePath, storage.SavedModelFile, storage.CompleteMarker)
-	}
-
 	registry := server.NewRegistry()
-	registry.Set(cfg.ModelName, latest.Number, server.StateLoading, nil, nil)
-	start := time.Now()
-	m, err := model.Load(latest.Path, model.Options{
-		SignatureName:  cfg.SignatureName,
-		IntraOpThreads: cfg.IntraOpThreads,
-		InterOpThreads: cfg.InterOpThreads,
-	})
-	if err != nil {
-		return fmt.Errorf("model %q version %d: %w", cfg.ModelName, latest.Number, err)
+	promRegistry := prometheus.NewRegistry()
+	mx := metrics.New(promRegistry, registry)
+
+	var watchers []*lifecycle.VersionWatcher
+	for _, mc := range cfg.Models {
+		src, err := storage.New(ctx, mc.BasePath, storage.Options{Logger: logger})
+		if err != nil {
+			return fmt.Errorf("model %q: %w", mc.Name, err)
+		}
+		// A base path that does not exist is a configuration error, worth
+		// failing on at once; an empty one is waited for.
+		if _, err := src.Versions(ctx); err != nil {
+			return fmt.Errorf("model %q: %w", mc.Name, err)
+		}
+		if len(mc.VersionLabels) > 0 {
+			registry.SetVersionLabels(mc.Name, mc.VersionLabels)
+		}
+		watchers = append(watchers, lifecycle.NewVersionWatcher(
+			lifecycle.Model{Name: mc.Name, Source: src, Policy: mc.Policy},
+			lifecycle.Options{Registry: registry, Load: loader(cfg, mc, mx, logger), Logger: logger,
+				TempDir: cfg.DownloadDir, OnLoad: mx.ObserveLoad},
+		))
 	}
-	registry.Set(cfg.ModelName, latest.Number, server.StateAvailable, m, nil)
 	defer registry.Close() // also on a listen error; a second Close is a no-op
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("--listen-addr %s: %w", cfg.ListenAddr, err)
 	}
-	srv := server.New(server.Options{Registry: registry, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes})
+	srv := server.New(server.Options{Registry: registry, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes,
+		MaxImagePixels: cfg.MaxImagePixels, Observer: mx, Metrics: mx.Handler(), ServerVersion: buildVersion()})
 	httpServer := &http.Server{
 		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second, // slow-loris guard; bodies may take longer
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout, // slow-loris guard
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
 	go func() { served <- httpServer.Serve(ln) }()
 
-	sig := m.Signature()
-	logger.Info("serving", "addr", ln.Addr().String(), "model", cfg.ModelName, "version", latest.Number,
-		"path", latest.Path, "signature", sig.Name, "inputs", describe(sig.Inputs), "outputs", describe(sig.Outputs),
-		"tensorflow", model.Version(), "load_seconds", time.Since(start).Seconds())
+	watchCtx, stopWatching := context.WithCancel(context.Background())
+	defer stopWatching()
+	var watching sync.WaitGroup
+	for _, w := range watchers {
+		watching.Add(1)
+		go func() { defer watching.Done(); w.Run(watchCtx, cfg.PollInterval) }()
+	}
+	logger.Info("serving", "addr", ln.Addr().String(), "models", modelNames(cfg.Models), "batching", cfg.Batching,
+		"poll_interval", cfg.PollInterval.String(), "tensorflow", model.Version(), "version", buildVersion())
 	if onListen != nil {
 		onListen(ln.Addr().String())
 	}
@@ -76,14 +88,19 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(add
 		return fmt.Errorf("serving HTTP: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	logger.Info("shutting down: readiness now fails", "delay", cfg.ShutdownDelay.String(), "timeout", cfg.ShutdownTimeout.String())
 	srv.Drain()
+	stopWatching()
+	if cfg.ShutdownDelay > 0 {
+		time.Sleep(cfg.ShutdownDelay)
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	err = httpServer.Shutdown(shutdownCtx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("requests still running after --shutdown-timeout %s", cfg.ShutdownTimeout)
 	}
+	watching.Wait() // a load in progress finishes; its version is closed below
 	if cerr := registry.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
@@ -93,13 +110,10 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(add
 	return err
 }
 
-// describe renders signature tensors for the startup log, e.g.
-// "image_bytes:DT_STRING[-1]".
-func describe(infos map[string]serving.TensorInfo) []string {
-	out := make([]string, 0, len(infos))
-	for k, info := range infos {
-		out = append(out, fmt.Sprintf("%s:%s%v", k, info.DType, info.Shape))
+func modelNames(models []ModelConfig) []string {
+	names := make([]string, len(models))
+	for i, m := range models {
+		names[i] = m.Name + "=" + m.BasePath + " (" + m.Policy.String() + ")"
 	}
-	sort.Strings(out)
-	return out
+	return names
 }

@@ -61,7 +61,7 @@ func TestHealth(t *testing.T) {
 	check("/v2/health/live", 200, `{"live":true}`)
 	check("/v2/health/ready", 503, `{"error":"no model version is AVAILABLE yet"}`)
 	reg.Set("imgclf", 1, StateLoading, nil, nil)
-	check("/v2/health/ready", 503, `{"error":"no model version is AVAILABLE yet"}`)
+	check("/v2/health/ready", 503, `{"error":"no AVAILABLE version yet of model imgclf"}`)
 	check("/v1/models/imgclf:predict", 405, `{"error":"GET /v1/models/imgclf:predict is not allowed; use POST"}`)
 	reg.Set("imgclf", 1, StateAvailable, newImageModel(), nil)
 	check("/v2/health/ready", 200, `{"ready":true}`)

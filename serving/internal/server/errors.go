@@ -18,6 +18,10 @@ func httpStatus(code serving.Code) int {
 		return http.StatusMethodNotAllowed
 	case serving.TooLarge:
 		return http.StatusRequestEntityTooLarge
+	case serving.UnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	case serving.Overloaded:
+		return http.StatusTooManyRequests
 	case serving.Unavailable:
 		return http.StatusServiceUnavailable
 	case serving.Timeout:
@@ -25,6 +29,11 @@ func httpStatus(code serving.Code) int {
 	}
 	return http.StatusInternalServerError
 }
+
+// retryAfterSeconds is what 429 and 503 replies ask clients to wait: a
+// queue on these models drains in well under a second, so 1 second spreads
+// retries without idling capacity.
+const retryAfterSeconds = "1"
 
 // errorBody is TF Serving's error shape.
 type errorBody struct {
@@ -37,7 +46,11 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if info := infoFrom(r.Context()); info != nil {
 		info.Err = err
 	}
-	writeJSON(w, httpStatus(serving.ErrorCode(err)), errorBody{Error: err.Error()})
+	code := serving.ErrorCode(err)
+	if code == serving.Overloaded || code == serving.Unavailable {
+		w.Header().Set("Retry-After", retryAfterSeconds)
+	}
+	writeJSON(w, httpStatus(code), errorBody{Error: err.Error()})
 }
 
 // writeJSON writes v as the JSON response body.

@@ -1,7 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
@@ -74,17 +79,39 @@ func newImageModel() *fakeModel {
 	}}
 }
 
-const (
-	pngMagic  = "\x89PNG\r\n\x1a\n rest of the file"
-	jpegMagic = "\xff\xd8\xff\xe0 rest of the file"
+// Real, tiny images: the image check parses headers.
+var (
+	pngMagic  = string(encodeImage("png", 4, 3))
+	jpegMagic = string(encodeImage("jpeg", 5, 2))
 )
+
+// encodeImage returns a w x h gradient as PNG or JPEG.
+func encodeImage(format string, w, h int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{uint8(x * 40), uint8(y * 40), 90, 255})
+		}
+	}
+	var buf bytes.Buffer
+	var err error
+	if format == "png" {
+		err = png.Encode(&buf, img)
+	} else {
+		err = jpeg.Encode(&buf, img, nil)
+	}
+	if err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
 
 // testServer serves model as "imgclf" version 1 and returns its URL.
 func testServer(t *testing.T, model serving.Model, opts Options) (*Server, string) {
 	t.Helper()
 	if opts.Registry == nil {
 		opts.Registry = NewRegistry()
-		opts.Registry.Set("imgclf", 1, StateAvailable, model, nil)
+		opts.Registry.Publish("imgclf", 1, model, []string{"other", "png"})
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/imgclf/serving"
 )
@@ -24,17 +25,14 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	case s.draining.Load():
 		writeError(w, r, serving.Errorf(serving.Unavailable, "shutting down"))
 	case !s.registry.Ready():
-		writeError(w, r, serving.Errorf(serving.Unavailable, "no model version is AVAILABLE yet"))
+		if names := s.registry.NotReady(); len(names) > 0 {
+			writeError(w, r, serving.Errorf(serving.Unavailable, "no AVAILABLE version yet of model %s", strings.Join(names, ", ")))
+		} else {
+			writeError(w, r, serving.Errorf(serving.Unavailable, "no model version is AVAILABLE yet"))
+		}
 	default:
 		writeJSON(w, http.StatusOK, map[string]bool{"ready": true})
 	}
 }
 
-func allowGet(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		return true
-	}
-	w.Header().Set("Allow", http.MethodGet)
-	writeError(w, r, serving.Errorf(serving.MethodNotAllowed, "%s %s is not allowed; use GET", r.Method, r.URL.Path))
-	return false
-}
+func allowGet(w http.ResponseWriter, r *http.Request) bool { return allowMethod(w, r, http.MethodGet) }

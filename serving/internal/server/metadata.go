@@ -53,14 +53,13 @@ type dimJSON struct {
 
 // handleMetadata serves GET /v1/models/{name}[/versions/{v}]/metadata.
 func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request, route modelRoute) {
-	annotate(r, route.Model, route.Version)
-	m, version, err := s.registry.Lookup(route.Model, route.Version)
-	if err != nil {
-		writeError(w, r, err)
+	lease, ok := s.acquire(w, r, route)
+	if !ok {
 		return
 	}
-	annotate(r, route.Model, version)
-	sig := m.Signature()
+	defer lease.Release()
+	version := lease.Version
+	sig := lease.Model.Signature()
 	writeJSON(w, http.StatusOK, metadataResponse{
 		ModelSpec: modelSpec{Name: route.Model, Version: strconv.FormatInt(version, 10)},
 		Metadata: metadataJSON{SignatureDef: signatureDefMap{SignatureDef: map[string]signatureDefJSON{

@@ -13,21 +13,24 @@ func TestParseModelPath(t *testing.T) {
 		want     modelRoute
 		wantCode serving.Code
 	}{
-		{"/v1/models/imgclf", modelRoute{"imgclf", latestVersion, kindStatus}, ""},
-		{"/v1/models/imgclf/versions/3", modelRoute{"imgclf", 3, kindStatus}, ""},
-		{"/v1/models/imgclf/metadata", modelRoute{"imgclf", latestVersion, kindMetadata}, ""},
-		{"/v1/models/imgclf/versions/12/metadata", modelRoute{"imgclf", 12, kindMetadata}, ""},
-		{"/v1/models/imgclf:predict", modelRoute{"imgclf", latestVersion, kindPredict}, ""},
-		{"/v1/models/imgclf/versions/0:predict", modelRoute{"imgclf", 0, kindPredict}, ""},
-		{"/v1/models/metadata", modelRoute{"metadata", latestVersion, kindStatus}, ""},
-		{"/v1/models/a.b-c_d:predict", modelRoute{"a.b-c_d", latestVersion, kindPredict}, ""},
+		{"/v1/models/imgclf", modelRoute{Model: "imgclf", Version: latestVersion, Kind: kindStatus}, ""},
+		{"/v1/models/imgclf/versions/3", modelRoute{Model: "imgclf", Version: 3, Kind: kindStatus}, ""},
+		{"/v1/models/imgclf/metadata", modelRoute{Model: "imgclf", Version: latestVersion, Kind: kindMetadata}, ""},
+		{"/v1/models/imgclf/versions/12/metadata", modelRoute{Model: "imgclf", Version: 12, Kind: kindMetadata}, ""},
+		{"/v1/models/imgclf:predict", modelRoute{Model: "imgclf", Version: latestVersion, Kind: kindPredict}, ""},
+		{"/v1/models/imgclf/versions/0:predict", modelRoute{Model: "imgclf", Version: 0, Kind: kindPredict}, ""},
+		{"/v1/models/metadata", modelRoute{Model: "metadata", Version: latestVersion, Kind: kindStatus}, ""},
+		{"/v1/models/a.b-c_d:predict", modelRoute{Model: "a.b-c_d", Version: latestVersion, Kind: kindPredict}, ""},
 		{"/v1/models/", modelRoute{}, serving.NotFound},
 		{"/v1/models/:predict", modelRoute{}, serving.NotFound},
 		{"/v1/models/imgclf/versions/x", modelRoute{}, serving.Invalid},
 		{"/v1/models/imgclf/versions/-1", modelRoute{}, serving.Invalid},
 		{"/v1/models/imgclf/versions/", modelRoute{}, serving.Invalid},
-		{"/v1/models/imgclf/labels/stable", modelRoute{}, serving.NotFound},
-		{"/v1/models/imgclf:classify", modelRoute{}, serving.NotFound},
+		{"/v1/models/imgclf/labels/stable:predict", modelRoute{Model: "imgclf", Version: latestVersion, Label: "stable", Kind: kindPredict}, ""},
+		{"/v1/models/imgclf/labels/", modelRoute{}, serving.NotFound},
+		{"/v1/models/imgclf:classify", modelRoute{Model: "imgclf", Version: latestVersion, Kind: kindClassify}, ""},
+		{"/v1/models/imgclf/versions/2:classify-image", modelRoute{Model: "imgclf", Version: 2, Kind: kindClassifyImage}, ""},
+		{"/v1/models/imgclf:regress", modelRoute{}, serving.NotFound},
 		{"/v1/models/imgclf:explode", modelRoute{}, serving.NotFound},
 		{"/v1/models/imgclf/metadata:predict", modelRoute{}, serving.NotFound},
 		{"/v1/models/imgclf/versions/1/extra", modelRoute{}, serving.NotFound},
@@ -47,12 +50,47 @@ func TestParseModelPath(t *testing.T) {
 	}
 }
 
+func TestParseV2ModelPath(t *testing.T) {
+	tests := []struct {
+		path     string
+		want     modelRoute
+		wantCode serving.Code
+	}{
+		{"/v2/models/imgclf", modelRoute{Model: "imgclf", Version: latestVersion, Kind: kindMetadata}, ""},
+		{"/v2/models/imgclf/versions/2", modelRoute{Model: "imgclf", Version: 2, Kind: kindMetadata}, ""},
+		{"/v2/models/imgclf/ready", modelRoute{Model: "imgclf", Version: latestVersion, Kind: kindReady}, ""},
+		{"/v2/models/imgclf/versions/3/infer", modelRoute{Model: "imgclf", Version: 3, Kind: kindInfer}, ""},
+		{"/v2/models/infer", modelRoute{Model: "infer", Version: latestVersion, Kind: kindMetadata}, ""},
+		{"/v2/models/", modelRoute{}, serving.NotFound},
+		{"/v2/models//infer", modelRoute{}, serving.NotFound},
+		{"/v2/models/imgclf/versions/x/infer", modelRoute{}, serving.Invalid},
+		{"/v2/models/imgclf/labels/stable/infer", modelRoute{}, serving.NotFound},
+		{"/v2/models/imgclf/predict", modelRoute{}, serving.NotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			got, err := parseV2ModelPath(tt.path)
+			if code := serving.ErrorCode(err); code != tt.wantCode {
+				t.Fatalf("parseV2ModelPath(%q) error = %v (code %q), want code %q", tt.path, err, code, tt.wantCode)
+			}
+			if err == nil && got != tt.want {
+				t.Errorf("parseV2ModelPath(%q) = %+v, want %+v", tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
 func FuzzParseModelPath(f *testing.F) {
 	for _, s := range []string{"/v1/models/m", "/v1/models/m/versions/2:predict", "/v1/models/m/versions/1/metadata", "/v1/models/::", "/v1/models//versions//"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, path string) {
 		route, err := parseModelPath(path)
+		if v2, err2 := parseV2ModelPath(strings.Replace(path, "/v1/", "/v2/", 1)); err2 == nil && (v2.Model == "" || v2.Version < latestVersion) {
+			t.Fatalf("parseV2ModelPath = %+v", v2)
+		} else if err2 != nil && serving.ErrorCode(err2) == serving.Internal {
+			t.Fatalf("untyped error %v", err2)
+		}
 		if err != nil {
 			if serving.ErrorCode(err) == serving.Internal {
 				t.Fatalf("untyped error %v", err)

@@ -8,26 +8,24 @@ import (
 
 // handlePredict serves POST /v1/models/{name}[/versions/{v}]:predict.
 func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request, route modelRoute) {
-	annotate(r, route.Model, route.Version)
-	m, version, err := s.registry.Lookup(route.Model, route.Version)
-	if err != nil {
-		writeError(w, r, err)
+	lease, ok := s.acquire(w, r, route)
+	if !ok {
 		return
 	}
-	annotate(r, route.Model, version)
-	sig := m.Signature()
+	defer lease.Release()
+	sig := lease.Model.Signature()
 
-	body := http.MaxBytesReader(w, r.Body, s.maxBodyBytes)
-	req, err := readPredictRequest(body, sig, s.maxBodyBytes)
+	body := http.MaxBytesReader(w, r.Body, s.limits.maxBodyBytes)
+	req, err := readPredictRequest(body, sig, s.limits)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	if req.signatureName != "" && req.signatureName != sig.Name {
-		writeError(w, r, serving.Errorf(serving.Invalid, "signature %q is not served; this model serves %q", req.signatureName, sig.Name))
+	if err := checkSignatureName(req.signatureName, sig); err != nil {
+		writeError(w, r, err)
 		return
 	}
-	outputs, err := m.Predict(r.Context(), req.inputs)
+	outputs, err := lease.Model.Predict(r.Context(), req.inputs)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -38,4 +36,12 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request, route mod
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// checkSignatureName accepts "" (the served signature) or its name.
+func checkSignatureName(name string, sig serving.Signature) error {
+	if name != "" && name != sig.Name {
+		return serving.Errorf(serving.Invalid, "signature %q is not served; this model serves %q", name, sig.Name)
+	}
+	return nil
 }

@@ -91,7 +91,7 @@ func TestPredictErrors(t *testing.T) {
 		{"other signature", "POST", predict, `{"signature_name":"other","instances":[{"b64":"` + png + `"}]}`, 400, `signature "other" is not served; this model serves "serving_default"`},
 		{"unknown model", "POST", "/v1/models/nope:predict", `{}`, 404, `model "nope" not found; this server has "imgclf"`},
 		{"unknown version", "POST", "/v1/models/imgclf/versions/7:predict", `{}`, 404, `model "imgclf" has no version 7; it has versions 1`},
-		{"unknown path", "GET", "/v1/nothing", ``, 404, `no such path "/v1/nothing"; see /v1/models/{name}`},
+		{"unknown path", "GET", "/v1/nothing", ``, 404, `no such path "/v1/nothing"; see /v1/models/{name} or /v2/models/{name}`},
 		{"GET predict", "GET", predict, ``, 405, "GET /v1/models/imgclf:predict is not allowed; use POST"},
 		{"POST status", "POST", "/v1/models/imgclf", `{}`, 405, "POST /v1/models/imgclf is not allowed; use GET"},
 		{"too large", "POST", predict, `{"instances":[{"b64":"` + strings.Repeat("A", 2000) + `"}]}`, 413, "request body is larger than 1024 bytes; send fewer or smaller images per request"},

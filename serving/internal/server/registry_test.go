@@ -1,12 +1,14 @@
 package server
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/imgclf/serving"
 )
 
-func TestRegistryLookup(t *testing.T) {
+func TestRegistryAcquire(t *testing.T) {
 	reg := NewRegistry()
 	m1, m3 := newImageModel(), newImageModel()
 	reg.Set("imgclf", 1, StateAvailable, m1, nil)
@@ -30,12 +32,16 @@ func TestRegistryLookup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, v, err := reg.Lookup(tt.model, tt.version)
+			lease, err := reg.Acquire(tt.model, tt.version)
 			if code := serving.ErrorCode(err); code != tt.wantCode {
-				t.Fatalf("Lookup() error = %v, want code %q", err, tt.wantCode)
+				t.Fatalf("Acquire() error = %v, want code %q", err, tt.wantCode)
 			}
-			if m != tt.want || v != tt.wantVersion {
-				t.Errorf("Lookup() = %v, %d; want %v, %d", m, v, tt.want, tt.wantVersion)
+			if err != nil {
+				return
+			}
+			defer lease.Release()
+			if lease.Model != tt.want || lease.Version != tt.wantVersion {
+				t.Errorf("Acquire() = %v, %d; want %v, %d", lease.Model, lease.Version, tt.want, tt.wantVersion)
 			}
 		})
 	}
@@ -61,7 +67,86 @@ func TestRegistryClose(t *testing.T) {
 	if err != nil || st[0].State != StateEnd {
 		t.Errorf("Status after Close = %+v, %v; want END", st, err)
 	}
-	if _, _, err := reg.Lookup("imgclf", latestVersion); serving.ErrorCode(err) != serving.Unavailable {
-		t.Errorf("Lookup after Close = %v, want unavailable", err)
+	if _, err := reg.Acquire("imgclf", latestVersion); serving.ErrorCode(err) != serving.Unavailable {
+		t.Errorf("Acquire after Close = %v, want unavailable", err)
+	}
+}
+
+// TestUnloadWaitsForLeases: a version being unloaded takes no new requests,
+// and its model closes only after the last lease is released.
+func TestUnloadWaitsForLeases(t *testing.T) {
+	reg := NewRegistry()
+	m := newImageModel()
+	reg.Publish("imgclf", 1, m, []string{"cat"})
+	lease, err := reg.Acquire("imgclf", 1)
+	if err != nil || lease.Labels[0] != "cat" {
+		t.Fatalf("Acquire = %+v, %v", lease, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- reg.Unload("imgclf", 1) }()
+	for {
+		st, _ := reg.Status("imgclf", 1)
+		if st[0].State == StateUnloading {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := reg.Acquire("imgclf", latestVersion); serving.ErrorCode(err) != serving.Unavailable {
+		t.Errorf("Acquire while unloading = %v, want unavailable", err)
+	}
+	if m.closed.Load() {
+		t.Fatal("model closed while a lease was held")
+	}
+	lease.Release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !m.closed.Load() {
+		t.Error("model not closed after the lease ended")
+	}
+}
+
+func TestReadyNeedsEveryModel(t *testing.T) {
+	reg := NewRegistry()
+	if reg.Ready() {
+		t.Error("empty registry is ready")
+	}
+	reg.AddModel("a")
+	reg.AddModel("b")
+	reg.Publish("a", 1, newImageModel(), nil)
+	if reg.Ready() || fmt.Sprint(reg.NotReady()) != "[b]" {
+		t.Errorf("Ready = %v, NotReady = %v; want false, [b]", reg.Ready(), reg.NotReady())
+	}
+	reg.Publish("b", 3, newImageModel(), nil)
+	if !reg.Ready() {
+		t.Error("not ready with both models AVAILABLE")
+	}
+}
+
+func TestEndedVersionsArePruned(t *testing.T) {
+	reg := NewRegistry()
+	for v := int64(1); v <= 50; v++ {
+		reg.Publish("m", v, newImageModel(), nil)
+		if v > 1 {
+			if err := reg.Unload("m", v-1); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	st, _ := reg.Status("m", latestVersion)
+	if len(st) != maxEndedVersions+1 || st[0].Version != 50 || st[0].State != StateAvailable {
+		t.Errorf("status after 50 reloads has %d versions (newest %+v), want %d", len(st), st[0], maxEndedVersions+1)
+	}
+}
+
+func TestVersionLabels(t *testing.T) {
+	reg := NewRegistry()
+	reg.Publish("m", 1, newImageModel(), nil)
+	reg.SetVersionLabels("m", map[string]int64{"stable": 1})
+	if v, err := reg.ResolveLabel("m", "stable"); err != nil || v != 1 {
+		t.Errorf("ResolveLabel(stable) = %d, %v", v, err)
+	}
+	if _, err := reg.ResolveLabel("m", "canary"); serving.ErrorCode(err) != serving.NotFound {
+		t.Errorf("ResolveLabel(canary) = %v, want not_found", err)
 	}
 }

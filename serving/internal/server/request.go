@@ -29,17 +29,23 @@ type parsedRequest struct {
 	inputs        map[string]*serving.Tensor
 }
 
+// limits bound what one request may hold.
+type limits struct {
+	maxBodyBytes   int64 // for the 413 message; the body reader enforces it
+	maxImagePixels int64 // per image input element (checkImage)
+}
+
 // readPredictRequest decodes and validates a predict body against sig.
-func readPredictRequest(body io.Reader, sig serving.Signature, maxBytes int64) (*parsedRequest, error) {
+func readPredictRequest(body io.Reader, sig serving.Signature, lim limits) (*parsedRequest, error) {
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields() // a typo like "instance" should not pass silently
 	var req predictRequest
 	if err := dec.Decode(&req); err != nil {
-		return nil, bodyError(err, maxBytes)
+		return nil, bodyError(err, lim.maxBodyBytes)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		if err != nil {
-			return nil, bodyError(err, maxBytes)
+			return nil, bodyError(err, lim.maxBodyBytes)
 		}
 		return nil, serving.Errorf(serving.Invalid, "invalid JSON body: unexpected data after the top-level object")
 	}
@@ -55,13 +61,13 @@ func readPredictRequest(body io.Reader, sig serving.Signature, maxBytes int64) (
 			return nil, serving.Errorf(serving.Invalid, `"instances" must be a list: %v`, err)
 		}
 		p.batch = len(instances)
-		p.inputs, err = rowInputs(instances, sig)
+		p.inputs, err = rowInputs(instances, sig, lim.maxImagePixels)
 	} else {
 		var inputs any
 		if err := decodeNumbers(req.Inputs, &inputs); err != nil {
 			return nil, serving.Errorf(serving.Invalid, `invalid "inputs": %v`, err)
 		}
-		p.inputs, err = columnInputs(inputs, sig)
+		p.inputs, err = columnInputs(inputs, sig, lim.maxImagePixels)
 	}
 	if err != nil {
 		return nil, err
@@ -96,11 +102,11 @@ func decodeNumbers(raw json.RawMessage, v any) error {
 // rowInputs stacks instances along a new first dimension. With one input an
 // instance is the bare value (or an object keyed by the input name); with
 // several it must be an object keyed by input name.
-func rowInputs(instances []any, sig serving.Signature) (map[string]*serving.Tensor, error) {
+func rowInputs(instances []any, sig serving.Signature, maxPixels int64) (map[string]*serving.Tensor, error) {
 	if len(instances) == 0 {
 		return nil, serving.Errorf(serving.Invalid, `"instances" is empty; send at least one`)
 	}
-	codecs := inputCodecs(sig)
+	codecs := inputCodecs(sig, maxPixels)
 	out := map[string]*serving.Tensor{}
 	inner := map[string][]int64{} // per-instance shape, from instances[0]
 	for i, inst := range instances {
@@ -131,8 +137,8 @@ func rowInputs(instances []any, sig serving.Signature) (map[string]*serving.Tens
 
 // columnInputs reads "inputs": the bare batch tensor for a one-input
 // signature, or an object keyed by input name.
-func columnInputs(inputs any, sig serving.Signature) (map[string]*serving.Tensor, error) {
-	codecs := inputCodecs(sig)
+func columnInputs(inputs any, sig serving.Signature, maxPixels int64) (map[string]*serving.Tensor, error) {
+	codecs := inputCodecs(sig, maxPixels)
 	values, err := namedValues("inputs", inputs, codecs)
 	if err != nil {
 		return nil, err
@@ -178,10 +184,10 @@ func namedValues(path string, v any, codecs []inputCodec) (map[string]any, error
 
 // inputCodecs returns one codec per signature input, sorted by key so
 // errors come out in a stable order.
-func inputCodecs(sig serving.Signature) []inputCodec {
+func inputCodecs(sig serving.Signature, maxPixels int64) []inputCodec {
 	codecs := make([]inputCodec, 0, len(sig.Inputs))
 	for k, info := range sig.Inputs {
-		codecs = append(codecs, newInputCodec(k, info))
+		codecs = append(codecs, newInputCodec(k, info, maxPixels))
 	}
 	slices.SortFunc(codecs, func(a, b inputCodec) int { return strings.Compare(a.key, b.key) })
 	return codecs

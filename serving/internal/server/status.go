@@ -23,12 +23,21 @@ type statusJSON struct {
 
 // handleStatus serves GET /v1/models/{name}[/versions/{v}].
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, route modelRoute) {
-	annotate(r, route.Model, route.Version)
-	statuses, err := s.registry.Status(route.Model, route.Version)
+	version := route.Version
+	if route.Label != "" {
+		v, err := s.registry.ResolveLabel(route.Model, route.Label)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		version = v
+	}
+	statuses, err := s.registry.Status(route.Model, version)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
+	resolved(r)
 	resp := statusResponse{ModelVersionStatus: make([]versionStatusJSON, len(statuses))}
 	for i, st := range statuses {
 		js := statusJSON{ErrorCode: "OK"}

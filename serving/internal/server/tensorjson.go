@@ -20,10 +20,12 @@ type inputCodec struct {
 	key   string
 	info  serving.TensorInfo
 	image bool // check that each element is an image (see isImageInput)
+	// maxPixels bounds each image's width*height (checkImage).
+	maxPixels int64
 }
 
-func newInputCodec(key string, info serving.TensorInfo) inputCodec {
-	return inputCodec{key: key, info: info, image: isImageInput(key, info)}
+func newInputCodec(key string, info serving.TensorInfo, maxPixels int64) inputCodec {
+	return inputCodec{key: key, info: info, image: isImageInput(key, info), maxPixels: maxPixels}
 }
 
 // shapeOf follows the first element of each nested list; fill then checks
@@ -128,8 +130,10 @@ func (c inputCodec) bytesLeaf(path string, v any) ([]byte, error) {
 	default:
 		return nil, serving.Errorf(serving.Invalid, `%s: expected a string or {"b64": "<base64>"} for input %q, got %s`, path, c.key, jsonKind(v))
 	}
-	if c.image && !isImage(b) {
-		return nil, serving.Errorf(serving.Invalid, "%s: not a JPEG, PNG, GIF or BMP image", path)
+	if c.image {
+		if _, err := checkImage(b, c.maxPixels); err != nil {
+			return nil, prefixError(path, err)
+		}
 	}
 	return b, nil
 }
@@ -185,4 +189,10 @@ func keys(m map[string]any) string {
 	}
 	slices.Sort(ks)
 	return "[" + strings.Join(ks, ", ") + "]"
+}
+
+// prefixError puts where in the request the problem is before a
+// *serving.Error's message, keeping its code.
+func prefixError(path string, err error) error {
+	return &serving.Error{Code: serving.ErrorCode(err), Message: path + ": " + err.Error()}
 }

@@ -20,9 +20,12 @@ type Local struct {
 
 var _ Source = (*Local)(nil)
 
+func (l *Local) String() string { return l.BasePath }
+
 // Versions lists numeric subdirectories holding both saved_model.pb and the
 // _COMPLETE marker. Non-numeric entries are ignored silently (TF Serving
-// does the same); numeric ones without the marker are logged as incomplete.
+// does the same); numeric ones without the marker are logged at debug
+// level, as a poll sees them every interval while they upload.
 func (l *Local) Versions(ctx context.Context) ([]Version, error) {
 	entries, err := os.ReadDir(l.BasePath)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -42,13 +45,36 @@ func (l *Local) Versions(ctx context.Context) ([]Version, error) {
 		}
 		dir := filepath.Join(l.BasePath, e.Name())
 		if missing := missingFiles(dir); len(missing) > 0 {
-			l.logger().Info("skipping incomplete model version", "path", dir, "version", n, "missing", missing)
+			logger(l.Logger).Debug("skipping incomplete model version", "path", dir, "version", n, "missing", missing)
 			continue
 		}
 		versions = append(versions, Version{Number: n, Path: dir})
 	}
 	sortVersions(versions)
 	return versions, nil
+}
+
+// Fetch checks the version's files against its marker; the directory is
+// loaded in place, so cleanup does nothing.
+func (l *Local) Fetch(ctx context.Context, v Version, _ string) (string, func(), error) {
+	b, err := os.ReadFile(filepath.Join(v.Path, CompleteMarker))
+	if err != nil {
+		return "", nil, err
+	}
+	m := parseMarker(b)
+	found := map[string]int64{}
+	for rel := range m.Files {
+		if !safeRelPath(rel) {
+			continue // reported missing by verify
+		}
+		if fi, err := os.Stat(filepath.Join(v.Path, filepath.FromSlash(rel))); err == nil && !fi.IsDir() {
+			found[rel] = fi.Size()
+		}
+	}
+	if err := m.verify(found); err != nil {
+		return "", nil, err
+	}
+	return v.Path, func() {}, nil
 }
 
 // isDir follows symlinks, so a version may be a link to a directory
@@ -66,11 +92,4 @@ func missingFiles(dir string) []string {
 		}
 	}
 	return missing
-}
-
-func (l *Local) logger() *slog.Logger {
-	if l.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return l.Logger
 }

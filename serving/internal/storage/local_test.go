@@ -58,7 +58,7 @@ func TestLocalVersions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			base := layout(t, tt.paths...)
 			var logs bytes.Buffer
-			src := &Local{BasePath: base, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+			src := &Local{BasePath: base, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 			vs, err := src.Versions(context.Background())
 			if err != nil {
 				t.Fatal(err)
@@ -106,17 +106,58 @@ func TestNew(t *testing.T) {
 		{"/models/imgclf", "/models/imgclf", false},
 		{"file:///models/imgclf", "/models/imgclf", false},
 		{"relative/dir", "relative/dir", false},
-		{"gs://bucket/models/imgclf", "", true},
+		{"s3://bucket/models/imgclf", "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			src, err := New(tt.in, Options{})
+			src, err := New(context.Background(), tt.in, Options{})
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("New() error = %v", err)
 			}
 			if err == nil && src.(*Local).BasePath != tt.wantBase {
 				t.Errorf("base = %s, want %s", src.(*Local).BasePath, tt.wantBase)
 			}
+		})
+	}
+}
+
+func TestLocalFetchChecksTheMarker(t *testing.T) {
+	tests := []struct {
+		name    string
+		marker  string
+		files   map[string]string
+		wantErr string
+	}{
+		{"sizes match", `{"files": {"saved_model.pb": 3, "variables/v.index": 2}}`, map[string]string{"saved_model.pb": "abc", "variables/v.index": "xy"}, ""},
+		{"plain marker", ``, map[string]string{"saved_model.pb": "abc"}, ""},
+		{"missing file", `{"files": {"saved_model.pb": 3, "variables/v.index": 2}}`, map[string]string{"saved_model.pb": "abc"}, "variables/v.index is missing"},
+		{"truncated file", `{"files": {"saved_model.pb": 30}}`, map[string]string{"saved_model.pb": "abc"}, "saved_model.pb has 3 bytes, the marker says 30"},
+		{"escaping path", `{"files": {"../x": 1}}`, map[string]string{"saved_model.pb": "abc"}, "../x is missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "1")
+			tt.files[CompleteMarker] = tt.marker
+			for rel, content := range tt.files {
+				p := filepath.Join(dir, rel)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, cleanup, err := (&Local{BasePath: filepath.Dir(dir)}).Fetch(context.Background(), Version{Number: 1, Path: dir}, t.TempDir())
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Fetch() error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != dir {
+				t.Fatalf("Fetch() = %s, %v; want %s", got, err, dir)
+			}
+			cleanup()
 		})
 	}
 }

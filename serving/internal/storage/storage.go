@@ -1,10 +1,19 @@
 // Package storage discovers model versions in TF Serving's layout,
-// <model_base_path>/<N>/, behind a small interface so object stores (gs://)
-// can be added beside the local directory.
+// <model_base_path>/<N>/, on a local disk or in Google Cloud Storage, and
+// makes a version loadable from a local directory.
+//
+// The publishing contract (components/storage on the Python side): a
+// version is complete once its _COMPLETE marker exists; the marker is JSON
+// {"published_at", "files": {relpath: size}} and is written last. Only
+// complete versions are listed, and Fetch checks every file against the
+// marker, so a partial or corrupted version fails to load instead of
+// loading wrong.
 package storage
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
@@ -17,37 +26,50 @@ import (
 // loaded: the only safe signal on stores without atomic directory renames.
 const CompleteMarker = "_COMPLETE"
 
+// ClaimMarker is created first by a gs:// publisher to reserve a version
+// number; it is not part of the model and is never downloaded.
+const ClaimMarker = "_CLAIMED"
+
 // SavedModelFile must exist in every complete version.
 const SavedModelFile = "saved_model.pb"
 
 // Version is one complete model version.
 type Version struct {
 	Number int64
-	// Path is a local directory TensorFlow can load.
+	// Path is where the version lives: a local directory, or a gs:// URI.
 	Path string
 }
 
-// Source lists the complete versions of one model.
+// Source lists and fetches the versions of one model.
 type Source interface {
 	// Versions returns the complete versions sorted by ascending Number.
 	Versions(ctx context.Context) ([]Version, error)
+	// Fetch returns a local directory holding v, after checking its files
+	// against the completion marker. Remote sources download into a new
+	// directory under tmpDir; cleanup removes it (TensorFlow has read
+	// everything it needs once a load returns).
+	Fetch(ctx context.Context, v Version, tmpDir string) (dir string, cleanup func(), err error)
+	// String is the base path, for logs and errors.
+	String() string
 }
 
 // Options configure a Source.
 type Options struct {
-	// Logger receives one line per incomplete version; nil discards them.
+	// Logger receives debug lines about incomplete versions; nil discards them.
 	Logger *slog.Logger
 }
 
-// New returns the Source for a model base path. Local paths and file:// URIs
-// are supported; other schemes are rejected with a message saying so.
-func New(basePath string, opts Options) (Source, error) {
+// New returns the Source for a model base path: a local directory, a
+// file:// URI or gs://bucket/prefix.
+func New(ctx context.Context, basePath string, opts Options) (Source, error) {
 	switch {
+	case strings.HasPrefix(basePath, "gs://"):
+		return NewGCS(ctx, basePath, opts)
 	case strings.HasPrefix(basePath, "file://"):
 		return &Local{BasePath: strings.TrimPrefix(basePath, "file://"), Logger: opts.Logger}, nil
 	case strings.Contains(basePath, "://"):
 		scheme := basePath[:strings.Index(basePath, "://")]
-		return nil, serving.Errorf(serving.Invalid, "model base path %s: %s:// is not supported yet; copy the model to a local directory", basePath, scheme)
+		return nil, serving.Errorf(serving.Invalid, "model base path %s: %s:// is not supported; use a local directory or gs://bucket/prefix", basePath, scheme)
 	}
 	return &Local{BasePath: basePath, Logger: opts.Logger}, nil
 }
@@ -62,4 +84,64 @@ func Latest(versions []Version) (Version, bool) {
 
 func sortVersions(vs []Version) {
 	sort.Slice(vs, func(i, j int) bool { return vs[i].Number < vs[j].Number })
+}
+
+// marker is the content of a _COMPLETE file.
+type marker struct {
+	PublishedAt string           `json:"published_at"`
+	Files       map[string]int64 `json:"files"`
+}
+
+// parseMarker reads a completion marker. An empty or non-JSON marker (a
+// plain `touch _COMPLETE`) lists no files, so only its presence counts.
+func parseMarker(b []byte) marker {
+	var m marker
+	if json.Unmarshal(b, &m) != nil {
+		return marker{}
+	}
+	return m
+}
+
+// verify compares the sizes of the files found (relative path -> size)
+// with those the marker lists; files not in the marker are allowed.
+func (m marker) verify(found map[string]int64) error {
+	var problems []string
+	for rel, size := range m.Files {
+		if rel == CompleteMarker || rel == ClaimMarker {
+			continue // a marker cannot list its own final size
+		}
+		got, ok := found[rel]
+		switch {
+		case !ok:
+			problems = append(problems, rel+" is missing")
+		case got != size:
+			problems = append(problems, fmt.Sprintf("%s has %d bytes, the marker says %d", rel, got, size))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("version does not match its %s marker (partial or corrupted upload): %s", CompleteMarker, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// safeRelPath rejects object names that would escape the download
+// directory.
+func safeRelPath(rel string) bool {
+	if rel == "" || strings.HasPrefix(rel, "/") || strings.Contains(rel, "\\") {
+		return false
+	}
+	for _, seg := range strings.Split(rel, "/") {
+		if seg == ".." || seg == "." || seg == "" {
+			return false
+		}
+	}
+	return true
+}
+
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
 }
