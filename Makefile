@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-python test-go lint build venv pipeline test-model clean bench-train fuzz
+.PHONY: demo test test-python test-go lint build venv pipeline test-model clean bench-train fuzz soak
 
 demo: build  ## train on LFW faces locally (kfp.local), serve with Go, predict held-out images
 	$(PY) -m pipelines.demo
@@ -78,6 +78,9 @@ lint-k8s: .venv/.installed k8s-lint-tools  ## render, validate, kube-score every
 image-files: .venv/.installed  ## the predictor image's files, staged and checked, no Docker needed
 	bash scripts/fetch_libtensorflow.sh
 	bash scripts/stage_predictor.sh build/image/predictor
+
+soak: build build/tools/bin/fake-gcs-server  ## long soak and fault-injection run; writes bench/results/soak-*
+	$(PY) -m bench.soak
 
 bench-train: .venv/.installed  ## tf.data input pipeline images/s vs the training step's
 	$(PY) bench/train_input.py

@@ -96,6 +96,7 @@ def new_versions(models: SoakModels, workdir: Path, count: int, every_s: float) 
         figures.rss_end_mb = rss_mb(predictor.process.pid)
     figures.requests_sent = load.result.sent
     figures.requests_failed = count_wrong(load.result.answers, models)
+    figures.faults_injected, figures.faults_survived = count, picked_up  # version swaps
     seen = {models.which(a.body) for a in load.result.answers}
     figures.notes = {"versions_published": count, "versions_served": picked_up,
                      "models_seen_in_answers": sorted(s for s in seen if s)}  # fmt: skip
@@ -239,7 +240,6 @@ def hostile_inputs(models: SoakModels, workdir: Path, mutations: int) -> Figures
     still_valid = statuses.get(200, 0)  # a mutation may leave the request valid
     figures.requests_sent = len(corpus)
     figures.requests_failed = len(corpus) - figures.bad_inputs_4xx - still_valid
-    figures.faults_survived = int(alive)
     figures.notes = {"statuses": {str(k): v for k, v in sorted(statuses.items())},
                      "mutations_still_valid": still_valid, "server_alive": alive}  # fmt: skip
     return figures
