@@ -52,7 +52,7 @@ lint: .venv/.installed serving/third_party/tensorflow
 	$(PY) -m ruff check components pipelines tests scripts bench
 	$(PY) -m ruff format --check components pipelines tests scripts bench
 	$(PY) -m mypy components pipelines
-	@test -z "$$(gofmt -l serving/cmd serving/internal serving/*.go)" || { gofmt -l serving/cmd serving/internal serving/*.go; echo "gofmt: files above need formatting"; exit 1; }
+	@test -z "$$(gofmt -l serving/cmd serving/internal serving/*.go bench)" || { gofmt -l serving/cmd serving/internal serving/*.go bench; echo "gofmt: files above need formatting"; exit 1; }
 	cd serving && go vet ./...
 	bash scripts/install_staticcheck.sh
 	cd serving && ../build/tools/bin/staticcheck ./...

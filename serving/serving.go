@@ -33,3 +33,20 @@ type TensorInfo struct {
 	Shape       []int64 // -1 marks an unknown dimension
 	UnknownRank bool    // true when even the number of dimensions is unknown
 }
+
+// Accepts reports whether a tensor of this shape fits the signature's shape,
+// where -1 is any size; an unknown-rank signature accepts everything.
+func (info TensorInfo) Accepts(shape []int64) bool {
+	if info.UnknownRank {
+		return true
+	}
+	if len(shape) != len(info.Shape) {
+		return false
+	}
+	for i, d := range info.Shape {
+		if d >= 0 && d != shape[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -89,7 +89,7 @@ func (m *SavedModel) checkInputs(inputs map[string]*serving.Tensor) error {
 		if err := t.Validate(); err != nil {
 			return fmt.Errorf("input %q: %w", ep.key, err)
 		}
-		if !shapeMatches(ep.info, t.Shape) {
+		if !ep.info.Accepts(t.Shape) {
 			return serving.Errorf(serving.Invalid, "input %q: shape %v does not match the signature's %v (-1 = any)", ep.key, t.Shape, ep.info.Shape)
 		}
 	}
@@ -103,23 +103,6 @@ func (m *SavedModel) inputKeys() string {
 	}
 	sort.Strings(keys)
 	return strings.Join(keys, ", ")
-}
-
-// shapeMatches reports whether shape fits a signature shape where -1 is any
-// size; an unknown-rank signature accepts everything.
-func shapeMatches(info serving.TensorInfo, shape []int64) bool {
-	if info.UnknownRank {
-		return true
-	}
-	if len(shape) != len(info.Shape) {
-		return false
-	}
-	for i, d := range info.Shape {
-		if d >= 0 && d != shape[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // deleteTensors frees every non-nil tensor (TF_DeleteTensor accepts NULL).

@@ -140,7 +140,7 @@ func readV2Input(in v2Input, info serving.TensorInfo, bin []byte, lim limits) (*
 		}
 		n *= d
 	}
-	if !shapeMatches(info, in.Shape) {
+	if !info.Accepts(in.Shape) {
 		return nil, nil, serving.Errorf(serving.Invalid, "shape %v does not match the model's %v (-1 = any size)", in.Shape, info.Shape)
 	}
 	if n == 0 {
@@ -165,23 +165,6 @@ func readV2Input(in v2Input, info serving.TensorInfo, bin []byte, lim limits) (*
 		return nil, nil, err
 	}
 	return t, bin, nil
-}
-
-// shapeMatches reports whether shape fits a signature shape where -1 is any
-// size; an unknown-rank signature accepts everything.
-func shapeMatches(info serving.TensorInfo, shape []int64) bool {
-	if info.UnknownRank {
-		return true
-	}
-	if len(shape) != len(info.Shape) {
-		return false
-	}
-	for i, d := range info.Shape {
-		if d >= 0 && d != shape[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // readV2Binary decodes Triton's binary tensor format: little-endian
