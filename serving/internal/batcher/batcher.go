@@ -4,7 +4,9 @@
 // One goroutine takes requests off the queue in arrival order. When a worker
 // is free it starts a batch with the oldest request and adds the following
 // ones while they fit (same inputs, dtypes and per-row shapes; at most
-// MaxBatchSize rows), waiting up to Timeout for more. The batch runs as one
+// MaxBatchSize rows), waiting up to Timeout for more while another run is in
+// flight; with none in flight it runs what it has at once, since waiting
+// would only leave the hardware idle. The batch runs as one
 // Predict, and each caller gets its own rows of every output back. With
 // MaxBatchSize 1 nothing is merged and the Batcher only bounds concurrency
 // (Workers) and the queue (MaxQueued).
@@ -155,7 +157,7 @@ func (b *Batcher) loop() {
 	defer running.Wait()
 	for {
 		free <- struct{}{} // blocks while Workers runs are in flight
-		batch := b.collect()
+		batch := b.collect(func() bool { return len(free) > 1 })
 		if batch == nil {
 			return // closed and drained
 		}
@@ -169,8 +171,9 @@ func (b *Batcher) loop() {
 
 // collect waits for the oldest task, then takes the tasks behind it while
 // they fit, until the batch is full, the next task cannot join, or Timeout
-// passes. It returns nil once closed with an empty queue.
-func (b *Batcher) collect() []*task {
+// passes; it waits for more only while othersRunning. It returns nil once
+// closed with an empty queue.
+func (b *Batcher) collect(othersRunning func() bool) []*task {
 	var (
 		batch []*task
 		rows  int64
@@ -204,7 +207,7 @@ func (b *Batcher) collect() []*task {
 			return batch
 		case closed:
 			return nil
-		case len(batch) > 0 && b.opts.Timeout <= 0:
+		case len(batch) > 0 && (b.opts.Timeout <= 0 || !othersRunning()):
 			return batch
 		case len(batch) > 0 && timer == nil:
 			timer = time.NewTimer(b.opts.Timeout)

@@ -236,6 +236,22 @@ func TestTimeoutRunsAPartialBatch(t *testing.T) {
 	}
 }
 
+// TestIdleBatcherDoesNotWait: with no run in flight a lone request runs at
+// once instead of waiting Timeout for company (c=1 latency stays that of
+// the model).
+func TestIdleBatcherDoesNotWait(t *testing.T) {
+	m := &echoModel{}
+	b := New(m, Options{MaxBatchSize: 8, Timeout: time.Hour, Workers: 2})
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i := range 3 {
+		if _, err := b.Predict(ctx, xs(int64(i))); err != nil {
+			t.Fatalf("request %d: %v (waited for a batch while idle?)", i, err)
+		}
+	}
+}
+
 func TestUnsplittableOutputFailsTheBatch(t *testing.T) {
 	m := &echoModel{noBatch: true, gate: make(chan struct{}), started: make(chan struct{}, 10)}
 	b := New(m, Options{MaxBatchSize: 8, Timeout: 10 * time.Millisecond, Workers: 1})
