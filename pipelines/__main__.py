@@ -2,6 +2,7 @@
 
 python -m pipelines compile [--output FILE]
 python -m pipelines run-local --data-uri DIR --model-base-uri DIR [--epochs N ...]
+python -m pipelines submit --host URL --data-uri gs://... --model-base-uri gs://... [--cron ...]
 """
 
 import argparse
