@@ -55,7 +55,7 @@ def gcs():
 
     emulator = GCSEmulator()
     yield emulator
-    emulator.stop()
+    emulator.close()
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ class GCSEmulator:
             self.port = s.getsockname()[1]
         self.root = root
         self.host = f"http://127.0.0.1:{self.port}"
+        self._previous_host = os.environ.get("STORAGE_EMULATOR_HOST")
         self.start()
         self.client = storage.Client(project="emulator", credentials=AnonymousCredentials())
 
@@ -64,3 +65,11 @@ class GCSEmulator:
         """Stop the server (the store "goes away"); :meth:`start` brings it back."""
         self.process.terminate()
         self.process.wait(timeout=10)
+
+    def close(self) -> None:
+        """Stop for good and point ``STORAGE_EMULATOR_HOST`` back where it was."""
+        self.stop()
+        if self._previous_host is None:
+            os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        else:
+            os.environ["STORAGE_EMULATOR_HOST"] = self._previous_host

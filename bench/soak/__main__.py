@@ -34,7 +34,7 @@ def run(short: bool, workdir: Path) -> list[dict]:
             scenarios.hostile_inputs(models, workdir, mutations=50 if short else 1000),
         ]
     finally:
-        emulator.stop()
+        emulator.close()
     return [f.asdict() for f in figures]
 
 
