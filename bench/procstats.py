@@ -43,18 +43,29 @@ def cpu_seconds(pid: int) -> float:
     return total / TICKS
 
 
+def status_kib(pid: int, field: str) -> int:
+    """A ``kB`` field of ``/proc/<pid>/status`` such as ``VmRSS`` (0 if the process is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
 def peak_rss_mib(pid: int) -> int:
     """Sum over the tree of each process's peak resident set (VmHWM), in MiB."""
-    kib = 0
-    for p in tree(pid):
-        try:
-            status = Path(f"/proc/{p}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                kib += int(line.split()[1])
-    return kib // 1024
+    return sum(status_kib(p, "VmHWM") for p in tree(pid)) // 1024
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
 
 
 def cpu_list(spec: str) -> list[int]:
@@ -68,13 +79,8 @@ def cpu_list(spec: str) -> list[int]:
 
 def machine(server_cpus: str, loadgen_cpus: str) -> dict:
     """CPU model, cores and how they were split."""
-    model = platform.processor()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
     return {
-        "cpu": model,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "server_cpus": server_cpus,
         "loadgen_cpus": loadgen_cpus,

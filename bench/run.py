@@ -24,7 +24,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import procstats  # noqa: E402
 import report  # noqa: E402
 from models import CLASSES, BenchModel, ensure_model  # noqa: E402
+
+from pipelines.predictor_process import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "build" / "bench" / "bin"
@@ -109,7 +110,7 @@ class Running:
 
     def __init__(self, server: Server, cpus: str, log_dir: Path, model_name: str):
         self.server = server
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         argv = [a.replace("{port}", str(self.port)) for a in server.argv]
         self.log = log_dir / f"{server.name}-{model_name}.log"
@@ -363,12 +364,6 @@ def main(argv: list[str] | None = None) -> dict:
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **extra}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _progress(r: dict) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import keras
 import tensorflow as tf
+from procstats import cpu_model  # bench/ is this script's own directory
 
 from components.prepare.dataset import prepare_dataset, read_split
 from components.train.data import image_dataset
@@ -80,7 +81,7 @@ def main() -> None:
         run("resnet50", 96, 16, max(5, args.steps // 5)),
     ]
     machine = {
-        "cpu": _cpu(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
@@ -108,13 +109,6 @@ def _markdown(rows: list[dict], machine: dict) -> str:
     )
     where = f"{machine['cpu']}, {machine['cores']} cores, TF {machine['tensorflow']}"
     return f"Training input pipeline vs training step ({where})\n\n{head}{body}"
-
-
-def _cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 if __name__ == "__main__":

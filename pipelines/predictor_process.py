@@ -43,7 +43,7 @@ class LocalPredictor:
         extra_args: tuple[str, ...] = (),
     ):
         self.model_name = model_name
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(log_path or f"/tmp/predictor-{self.port}.log")
         if not Path(binary).is_file():
@@ -119,7 +119,8 @@ class LocalPredictor:
         return reply["predictions"]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -1,7 +1,6 @@
 """fake-gcs-server on loopback: a real GCS emulator for the gs:// code paths."""
 
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -9,6 +8,8 @@ from pathlib import Path
 
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
+
+from pipelines.predictor_process import free_port
 
 BINARY = Path(__file__).resolve().parent.parent / "build" / "tools" / "bin" / "fake-gcs-server"
 
@@ -23,9 +24,7 @@ class GCSEmulator:
     def __init__(self, root: Path | None = None) -> None:
         if not BINARY.is_file():
             raise RuntimeError(f"{BINARY} missing: run scripts/install_fake_gcs_server.sh")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.root = root
         self.host = f"http://127.0.0.1:{self.port}"
         self._previous_host = os.environ.get("STORAGE_EMULATOR_HOST")

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bench.procstats import status_kib
 from bench.soak.load import SteadyLoad, send
 from bench.soak.models import SoakModels, corrupt_copy
 from components.storage import publish_version
@@ -42,10 +43,8 @@ class Figures:
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """The process's resident set now, in MiB."""
+    return status_kib(pid, "VmRSS") / 1024
 
 
 def wait_for(predicate, timeout: float, every: float = 0.1) -> bool:
