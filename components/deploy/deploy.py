@@ -15,7 +15,7 @@ Deployment. The rollout is followed by polling ``get``.
 import time
 from dataclasses import dataclass
 
-from kubernetes import client, config
+from kubernetes import config
 from kubernetes.client import ApiClient, AppsV1Api, V1Deployment
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
@@ -83,7 +83,7 @@ def deploy_version(
         return DeployResult(namespace, deployment, version, False, f"already serving {version}")
 
     print(f"deploy: {namespace}/{deployment}: version {previous} -> {version}")
-    template = client.ApiClient().sanitize_for_serialization(current.spec.template)
+    template = apps.api_client.sanitize_for_serialization(current.spec.template)
     patch = version_patch(current, container, version)
     _call(apps.patch_namespaced_deployment, "patch", deployment, namespace, body=patch)
     try:
