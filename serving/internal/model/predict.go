@@ -6,6 +6,8 @@ import "C"
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -73,7 +75,7 @@ func (m *SavedModel) Predict(ctx context.Context, inputs map[string]*serving.Ten
 // checkInputs rejects missing, unknown, mistyped or misshapen inputs before
 // any C memory is allocated, with messages naming the signature key.
 func (m *SavedModel) checkInputs(inputs map[string]*serving.Tensor) error {
-	for key := range inputs {
+	for _, key := range slices.Sorted(maps.Keys(inputs)) {
 		if _, ok := m.sig.Inputs[key]; !ok {
 			return serving.Errorf(serving.Invalid, "unknown input %q; signature %q takes %s", key, m.sig.Name, m.inputKeys())
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -169,7 +170,7 @@ func namedValues(path string, v any, codecs []inputCodec) (map[string]any, error
 	if !isObj {
 		return nil, serving.Errorf(serving.Invalid, "%s: expected an object keyed by input name (%s), got %s", path, codecKeys(codecs), jsonKind(v))
 	}
-	for k := range obj {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		if !slices.ContainsFunc(codecs, func(c inputCodec) bool { return c.key == k }) {
 			return nil, serving.Errorf(serving.Invalid, "%s: unknown input %q; the signature takes %s", path, k, codecKeys(codecs))
 		}
