@@ -135,7 +135,7 @@ func readClassifyRequest(body io.Reader, sig serving.Signature, lim limits) (str
 		}
 		instances[i] = merged
 	}
-	inputs, err := rowInputs(instances, sig, lim.maxImagePixels)
+	inputs, err := rowInputs(instances, inputCodecs(sig, lim.maxImagePixels))
 	if err != nil {
 		return "", nil, err
 	}

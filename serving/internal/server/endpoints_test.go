@@ -419,3 +419,19 @@ func FuzzReadUploads(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJPEGComplete: the backward search agrees with the definition, an
+// EOI marker somewhere after the last SOS marker.
+func FuzzJPEGComplete(f *testing.F) {
+	f.Add([]byte(jpegMagic))
+	f.Add([]byte(jpegMagic)[:len(jpegMagic)-2])
+	f.Add([]byte("\xff\xda\xff\xd9\xff\xda"))
+	f.Add([]byte("\xff\xd9\xff\xda\x00\xff"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sos := bytes.LastIndex(b, []byte{0xff, 0xda})
+		want := sos >= 0 && bytes.Contains(b[sos:], []byte{0xff, 0xd9})
+		if got := jpegComplete(b); got != want {
+			t.Fatalf("jpegComplete(%x) = %v, want %v", b, got, want)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/imgclf/serving"
 )
@@ -38,15 +39,41 @@ type limits struct {
 
 // readPredictRequest decodes and validates a predict body against sig.
 func readPredictRequest(body io.Reader, sig serving.Signature, lim limits) (*parsedRequest, error) {
-	dec := json.NewDecoder(body)
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer putBodyBuffer(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(body); err != nil {
+		return nil, bodyError(err, lim.maxBodyBytes)
+	}
+	codecs := inputCodecs(sig, lim.maxImagePixels)
+	if p, ok := fastPredict(buf.Bytes(), codecs); ok {
+		return p, nil
+	}
+	return decodePredictRequest(buf.Bytes(), codecs)
+}
+
+// bodyBuffers holds request body buffers; nothing decoded from a body
+// aliases it, so a buffer is reused as soon as the body is parsed.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putBodyBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 1<<20 { // do not keep the odd huge body's memory
+		bodyBuffers.Put(buf)
+	}
+}
+
+// decodePredictRequest is the general decoder: any TF Serving predict body,
+// with an error message for every way one can be wrong.
+func decodePredictRequest(body []byte, codecs []inputCodec) (*parsedRequest, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields() // a typo like "instance" should not pass silently
 	var req predictRequest
 	if err := dec.Decode(&req); err != nil {
-		return nil, bodyError(err, lim.maxBodyBytes)
+		return nil, jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		if err != nil {
-			return nil, bodyError(err, lim.maxBodyBytes)
+			return nil, jsonError(err)
 		}
 		return nil, serving.Errorf(serving.Invalid, "invalid JSON body: unexpected data after the top-level object")
 	}
@@ -62,13 +89,13 @@ func readPredictRequest(body io.Reader, sig serving.Signature, lim limits) (*par
 			return nil, serving.Errorf(serving.Invalid, `"instances" must be a list: %v`, err)
 		}
 		p.batch = len(instances)
-		p.inputs, err = rowInputs(instances, sig, lim.maxImagePixels)
+		p.inputs, err = rowInputs(instances, codecs)
 	} else {
 		var inputs any
 		if err := decodeNumbers(req.Inputs, &inputs); err != nil {
 			return nil, serving.Errorf(serving.Invalid, `invalid "inputs": %v`, err)
 		}
-		p.inputs, err = columnInputs(inputs, sig, lim.maxImagePixels)
+		p.inputs, err = columnInputs(inputs, codecs)
 	}
 	if err != nil {
 		return nil, err
@@ -82,6 +109,11 @@ func bodyError(err error, maxBytes int64) error {
 	if errors.As(err, &tooLarge) {
 		return serving.Errorf(serving.TooLarge, "request body is larger than %d bytes; send fewer or smaller images per request", maxBytes)
 	}
+	return jsonError(err)
+}
+
+// jsonError words a predict body's JSON decoding error.
+func jsonError(err error) error {
 	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		return serving.Errorf(serving.Invalid, `unknown field %s in the request body; expected "instances" (row format) or "inputs" (columnar format)`, field)
 	}
@@ -103,11 +135,10 @@ func decodeNumbers(raw json.RawMessage, v any) error {
 // rowInputs stacks instances along a new first dimension. With one input an
 // instance is the bare value (or an object keyed by the input name); with
 // several it must be an object keyed by input name.
-func rowInputs(instances []any, sig serving.Signature, maxPixels int64) (map[string]*serving.Tensor, error) {
+func rowInputs(instances []any, codecs []inputCodec) (map[string]*serving.Tensor, error) {
 	if len(instances) == 0 {
 		return nil, serving.Errorf(serving.Invalid, `"instances" is empty; send at least one`)
 	}
-	codecs := inputCodecs(sig, maxPixels)
 	out := map[string]*serving.Tensor{}
 	inner := map[string][]int64{} // per-instance shape, from instances[0]
 	for i, inst := range instances {
@@ -138,8 +169,7 @@ func rowInputs(instances []any, sig serving.Signature, maxPixels int64) (map[str
 
 // columnInputs reads "inputs": the bare batch tensor for a one-input
 // signature, or an object keyed by input name.
-func columnInputs(inputs any, sig serving.Signature, maxPixels int64) (map[string]*serving.Tensor, error) {
-	codecs := inputCodecs(sig, maxPixels)
+func columnInputs(inputs any, codecs []inputCodec) (map[string]*serving.Tensor, error) {
 	values, err := namedValues("inputs", inputs, codecs)
 	if err != nil {
 		return nil, err

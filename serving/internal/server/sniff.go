@@ -113,7 +113,24 @@ func bmpDimensions(b []byte) (int64, int64, error) {
 // last start-of-scan marker (FF DA). Inside entropy-coded data every FF byte
 // is stuffed (FF 00), so the pair cannot occur by chance; a file cut short
 // by an upload lacks it.
+// Searching back from the end for the EOI finds it at once in a complete
+// file, where searching for the last SOS would scan the whole scan data.
 func jpegComplete(b []byte) bool {
-	sos := bytes.LastIndex(b, []byte{0xff, 0xda})
-	return sos >= 0 && bytes.Contains(b[sos:], []byte{0xff, 0xd9})
+	eoi := lastMarker(b, 0xd9)
+	return eoi >= 0 && lastMarker(b[eoi:], 0xda) < 0 && bytes.Contains(b[:eoi], []byte{0xff, 0xda})
+}
+
+// lastMarker returns the index of the last FF m byte pair in b, or -1.
+func lastMarker(b []byte, m byte) int {
+	for end := len(b) - 1; end > 0; {
+		i := bytes.LastIndexByte(b[:end], 0xff)
+		if i < 0 {
+			return -1
+		}
+		if b[i+1] == m {
+			return i
+		}
+		end = i
+	}
+	return -1
 }

@@ -130,12 +130,20 @@ func (c inputCodec) bytesLeaf(path string, v any) ([]byte, error) {
 	default:
 		return nil, serving.Errorf(serving.Invalid, `%s: expected a string or {"b64": "<base64>"} for input %q, got %s`, path, c.key, jsonKind(v))
 	}
-	if c.image {
-		if _, err := checkImage(b, c.maxPixels); err != nil {
-			return nil, prefixError(path, err)
-		}
+	if err := c.checkBytes(b); err != nil {
+		return nil, prefixError(path, err)
 	}
 	return b, nil
+}
+
+// checkBytes checks one decoded element: an image input's elements must be
+// images within the pixel limit.
+func (c inputCodec) checkBytes(b []byte) error {
+	if !c.image {
+		return nil
+	}
+	_, err := checkImage(b, c.maxPixels)
+	return err
 }
 
 // at renders path plus list indices, e.g. instances[2][0].
