@@ -86,6 +86,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad policy", args: []string{"--model-base-path=/m/x", "--model-version-policy=newest"}, wantErr: "--model-version-policy"},
 		{name: "bad env value", env: map[string]string{"PREDICTOR_SHUTDOWN_TIMEOUT": "soon"}, wantErr: `PREDICTOR_SHUTDOWN_TIMEOUT="soon"`},
 		{name: "bad listen addr", args: []string{"--model-base-path=/m/x", "--listen-addr=8501"}, wantErr: `--listen-addr "8501"`},
+		{name: "bad debug addr", args: []string{"--model-base-path=/m/x", "--debug-addr=6060"}, wantErr: `--debug-addr "6060"`},
 		{name: "bad log level", args: []string{"--model-base-path=/m/x", "--log-level=loud"}, wantErr: `--log-level "loud"`},
 		{name: "bad model name", args: []string{"--model-base-path=/m/x", "--model-name=a:b"}, wantErr: `--model-name "a:b"`},
 		{name: "root dir has no name", args: []string{"--model-base-path=/"}, wantErr: `--model-name "."`},
@@ -126,7 +127,7 @@ func TestHelpListsEveryFlagAndEnv(t *testing.T) {
 	for _, name := range []string{"listen-addr", "model-base-path", "model-name", "model", "model-config-file", "model-version-policy",
 		"signature-name", "poll-interval", "download-dir", "intra-op-threads", "inter-op-threads", "max-body-bytes", "max-image-pixels",
 		"batching", "max-batch-size", "batch-timeout", "max-queued", "batch-threads", "read-header-timeout", "read-timeout",
-		"write-timeout", "idle-timeout", "shutdown-delay", "shutdown-timeout", "log-level", "version"} {
+		"write-timeout", "idle-timeout", "shutdown-delay", "shutdown-timeout", "log-level", "debug-addr", "version"} {
 		if !strings.Contains(out.String(), "--"+name+" ") || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("--help does not document --%s / %s:\n%s", name, envName(name), out.String())
 		}

@@ -52,6 +52,13 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(add
 	}
 	defer registry.Close() // also on a listen error; a second Close is a no-op
 
+	if cfg.DebugAddr != "" {
+		debug, err := startDebugServer(cfg.DebugAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer debug.Close()
+	}
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("--listen-addr %s: %w", cfg.ListenAddr, err)
