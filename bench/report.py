@@ -37,7 +37,7 @@ def _row(runs: list[dict], model: str, server: str, c: int | None = None) -> dic
 
 
 def _goal(goal: str, measured: float | None, target: str, met: bool | None) -> dict:
-    value = None if measured is None else round(measured, 2)
+    value = None if measured is None else round(measured, 3)
     return {"goal": goal, "measured": value, "target": target, "met": met}
 
 

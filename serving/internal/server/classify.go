@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -127,11 +128,11 @@ func readClassifyRequest(body io.Reader, sig serving.Signature, lim limits) (str
 		for k, v := range req.Context {
 			merged[k] = v
 		}
-		for k, v := range ex {
+		for _, k := range slices.Sorted(maps.Keys(ex)) {
 			if _, dup := req.Context[k]; dup {
 				return "", nil, serving.Errorf(serving.Invalid, "examples[%d]: feature %q is also in context", i, k)
 			}
-			merged[k] = v
+			merged[k] = ex[k]
 		}
 		instances[i] = merged
 	}

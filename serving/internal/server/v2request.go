@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -108,7 +109,7 @@ func readV2Request(body []byte, headerLen int, sig serving.Signature, lim limits
 	if len(bin) > 0 {
 		return nil, serving.Errorf(serving.Invalid, "%d bytes of binary data follow the inputs' binary_data_size total", len(bin))
 	}
-	for k := range sig.Inputs {
+	for _, k := range slices.Sorted(maps.Keys(sig.Inputs)) {
 		if p.inputs[k] == nil {
 			return nil, serving.Errorf(serving.Invalid, "missing input %q; the model takes %s", k, sigKeys(sig.Inputs))
 		}
