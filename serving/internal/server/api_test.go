@@ -2,10 +2,13 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 
@@ -150,5 +153,38 @@ func TestHTTPStatus(t *testing.T) {
 		if got := httpStatus(code); got != want {
 			t.Errorf("httpStatus(%q) = %d, want %d", code, got, want)
 		}
+	}
+}
+
+// TestDrainClosesConnections: once draining, a keep-alive connection is
+// closed after its next response, so the client's next request goes out on
+// a new connection (to another replica, behind a Service).
+func TestDrainClosesConnections(t *testing.T) {
+	s, url := testServer(t, newImageModel(), Options{})
+	client := &http.Client{Transport: &http.Transport{}}
+	// get reports whether the request reused a connection and whether the
+	// server asked to close it.
+	get := func() (reused, closed bool) {
+		t.Helper()
+		trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused }}
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, url+"/v2/health/live", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return reused, resp.Close
+	}
+	get()
+	if reused, closed := get(); !reused || closed {
+		t.Fatalf("before draining: reused=%v closed=%v, want a kept-alive connection", reused, closed)
+	}
+	s.Drain()
+	if _, closed := get(); !closed {
+		t.Error("while draining the response did not close its connection")
+	}
+	if reused, _ := get(); reused {
+		t.Error("the request after a draining response reused the old connection")
 	}
 }

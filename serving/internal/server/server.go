@@ -86,15 +86,29 @@ func New(opts Options) *Server {
 	})
 	// Outermost first: the id exists before the log line, and the log line
 	// sees the 500 that Recover writes.
-	s.handler = RequestID(AccessLog(s.logger, opts.Observer)(Recover(s.logger)(mux)))
+	s.handler = RequestID(AccessLog(s.logger, opts.Observer)(Recover(s.logger)(s.closeWhenDraining(mux))))
 	return s
+}
+
+// closeWhenDraining answers with "Connection: close" once Drain was called,
+// so keep-alive clients open their next connection to another replica
+// instead of writing a request into a connection that shutdown is about to
+// close.
+func (s *Server) closeWhenDraining(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Handler returns the HTTP handler with all middleware applied.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Drain makes readiness fail so load balancers stop sending new requests,
-// while requests already routed here are still served.
+// while requests already routed here are still served; each response from
+// then on closes its connection.
 func (s *Server) Drain() { s.draining.Store(true) }
 
 // handleModels dispatches every /v1/models/... request.
