@@ -45,8 +45,12 @@ fuzz: serving/third_party/tensorflow  ## fuzz every Go request decoder briefly
 build/tools/bin/fake-gcs-server: scripts/install_fake_gcs_server.sh
 	bash scripts/install_fake_gcs_server.sh
 
-test-python: build test-model build/tools/bin/fake-gcs-server
+test-python: build test-model build/tools/bin/fake-gcs-server build/clients-venv/.installed
 	$(PY) -m pytest
+
+# tritonclient for tests/test_v2_clients.py, in a venv of its own (see the script).
+build/clients-venv/.installed: requirements-clients.txt scripts/setup_client_venv.sh
+	bash scripts/setup_client_venv.sh
 
 lint: .venv/.installed serving/third_party/tensorflow
 	$(PY) -m ruff check components pipelines tests scripts bench

@@ -1,0 +1,59 @@
+"""tritonclient.http, the standard KServe v2 / Triton HTTP client, against the real predictor.
+
+The client lives in build/clients-venv (``make test`` creates it; see
+scripts/setup_client_venv.sh) and runs tests/clients/triton_infer.py, which
+calls the server exactly as a Triton or KServe user's code does.
+"""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pipelines.predictor_process import LocalPredictor
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENT_PYTHON = ROOT / "build" / "clients-venv" / "bin" / "python"
+MODEL = "model"
+
+
+@pytest.fixture(scope="module")
+def predictor(fixture_model, predictor_binary):
+    with LocalPredictor(fixture_model, MODEL, binary=predictor_binary) as p:
+        yield p
+
+
+def _client(predictor: LocalPredictor, mode: str, images: list[Path]) -> dict:
+    if not CLIENT_PYTHON.is_file():
+        pytest.fail(f"{CLIENT_PYTHON} missing: run `bash scripts/setup_client_venv.sh`")
+    args = [str(CLIENT_PYTHON), str(ROOT / "tests" / "clients" / "triton_infer.py")]
+    args += [f"127.0.0.1:{predictor.port}", MODEL, mode, *map(str, images)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("mode", ["binary", "json"])
+def test_tritonclient_infer_equals_keras(predictor, fixture_model, mode):
+    expected = json.loads((fixture_model / "expected.json").read_text())["images"]
+    names = sorted(expected)
+    got = _client(predictor, mode, [fixture_model / "images" / n for n in names])
+
+    assert (got["live"], got["ready"], got["model_ready"]) == (True, True, True)
+    assert (got["id"], got["model_version"]) == ("client-1", "1")
+    inputs = got["metadata"]["inputs"]
+    assert [(i["name"], i["datatype"]) for i in inputs] == [("image_bytes", "BYTES")]
+    assert got["labels"] == [expected[n]["label"] for n in names]
+    for name, row in zip(names, got["probabilities"], strict=True):
+        want = expected[name]["probabilities"]
+        assert max(abs(g - w) for g, w in zip(row, want, strict=True)) <= 1e-5, name
+    # Triton's classification extension: "score:index:label", best first.
+    label_of = {e["class_id"]: e["label"] for e in expected.values()}
+    for name, top in zip(names, got["top2"], strict=True):
+        want = expected[name]["probabilities"]
+        best = sorted(range(len(want)), key=lambda i: -want[i])[:2]
+        parsed = [entry.split(":") for entry in top]
+        assert [int(index) for _, index, _ in parsed] == best, (name, top)
+        assert all(label == label_of.get(int(index), label) for _, index, label in parsed)
+        assert abs(float(parsed[0][0]) - want[best[0]]) <= 1e-5
