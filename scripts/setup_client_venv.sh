@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates build/clients-venv with the KServe v2 / Triton HTTP client (requirements-clients.txt)
+# Creates build/clients-venv with the KServe and Triton HTTP clients (requirements-clients.txt)
 # for tests/test_v2_clients.py. Separate from .venv: tritonclient and TensorFlow pin
 # incompatible ml-dtypes versions.
 set -euo pipefail
@@ -9,7 +9,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "==> creating $VENV"
   python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
 fi
-echo "==> installing the v2 HTTP client (requirements-clients.txt)"
+echo "==> installing the KServe and Triton clients (requirements-clients.txt)"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -r requirements-clients.txt
 touch "$VENV/.installed"

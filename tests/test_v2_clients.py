@@ -1,8 +1,8 @@
-"""tritonclient.http, the standard KServe v2 / Triton HTTP client, against the real predictor.
+"""The standard clients, tritonclient.http and kserve's InferenceRESTClient, against the predictor.
 
-The client lives in build/clients-venv (``make test`` creates it; see
-scripts/setup_client_venv.sh) and runs tests/clients/triton_infer.py, which
-calls the server exactly as a Triton or KServe user's code does.
+The clients live in build/clients-venv (``make test`` creates it; see
+scripts/setup_client_venv.sh) and run tests/clients/*.py, which call the
+server exactly as a Triton or KServe user's code does.
 """
 
 import json
@@ -24,30 +24,38 @@ def predictor(fixture_model, predictor_binary):
         yield p
 
 
-def _client(predictor: LocalPredictor, mode: str, images: list[Path]) -> dict:
+@pytest.fixture(scope="module")
+def expected(fixture_model) -> dict:
+    return json.loads((fixture_model / "expected.json").read_text())["images"]
+
+
+def _client(predictor: LocalPredictor, script: str, mode: str, images: list[Path]) -> dict:
     if not CLIENT_PYTHON.is_file():
         pytest.fail(f"{CLIENT_PYTHON} missing: run `bash scripts/setup_client_venv.sh`")
-    args = [str(CLIENT_PYTHON), str(ROOT / "tests" / "clients" / "triton_infer.py")]
+    args = [str(CLIENT_PYTHON), str(ROOT / "tests" / "clients" / script)]
     args += [f"127.0.0.1:{predictor.port}", MODEL, mode, *map(str, images)]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
 
+def _check_predictions(got: dict, expected: dict, names: list[str]) -> None:
+    assert got["labels"] == [expected[n]["label"] for n in names]
+    for name, row in zip(names, got["probabilities"], strict=True):
+        want = expected[name]["probabilities"]
+        assert max(abs(g - w) for g, w in zip(row, want, strict=True)) <= 1e-5, name
+
+
 @pytest.mark.parametrize("mode", ["binary", "json"])
-def test_tritonclient_infer_equals_keras(predictor, fixture_model, mode):
-    expected = json.loads((fixture_model / "expected.json").read_text())["images"]
+def test_tritonclient_infer_equals_keras(predictor, fixture_model, expected, mode):
     names = sorted(expected)
-    got = _client(predictor, mode, [fixture_model / "images" / n for n in names])
+    got = _client(predictor, "triton_infer.py", mode, [fixture_model / "images" / n for n in names])
 
     assert (got["live"], got["ready"], got["model_ready"]) == (True, True, True)
     assert (got["id"], got["model_version"]) == ("client-1", "1")
     inputs = got["metadata"]["inputs"]
     assert [(i["name"], i["datatype"]) for i in inputs] == [("image_bytes", "BYTES")]
-    assert got["labels"] == [expected[n]["label"] for n in names]
-    for name, row in zip(names, got["probabilities"], strict=True):
-        want = expected[name]["probabilities"]
-        assert max(abs(g - w) for g, w in zip(row, want, strict=True)) <= 1e-5, name
+    _check_predictions(got, expected, names)
     # Triton's classification extension: "score:index:label", best first.
     label_of = {e["class_id"]: e["label"] for e in expected.values()}
     for name, top in zip(names, got["top2"], strict=True):
@@ -57,3 +65,13 @@ def test_tritonclient_infer_equals_keras(predictor, fixture_model, mode):
         assert [int(index) for _, index, _ in parsed] == best, (name, top)
         assert all(label == label_of.get(int(index), label) for _, index, label in parsed)
         assert abs(float(parsed[0][0]) - want[best[0]]) <= 1e-5
+
+
+@pytest.mark.parametrize("mode", ["v2-binary", "v2-json", "v1"])
+def test_kserve_client_infer_equals_keras(predictor, fixture_model, expected, mode):
+    names = sorted(expected)
+    got = _client(predictor, "kserve_infer.py", mode, [fixture_model / "images" / n for n in names])
+    if mode != "v1":
+        assert got["model_ready"] is True
+        assert got["id"] == "kserve-1"
+    _check_predictions(got, expected, names)
