@@ -1,5 +1,6 @@
 """Shared fixtures: real LFW images as folders, the built Go predictor, the Go fixture model."""
 
+import json
 import os
 from pathlib import Path
 
@@ -7,10 +8,11 @@ import pytest
 from k8s_cluster import k8s_cluster, predictor_deployment  # noqa: F401  (fixtures, see module)
 
 from pipelines.demo_data import write_lfw_folders
-from pipelines.predictor_process import DEFAULT_BINARY
+from pipelines.predictor_process import DEFAULT_BINARY, LocalPredictor
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_MODEL = ROOT / "serving" / "testdata" / "model"
+FIXTURE_MODEL_NAME = "model"  # what the fixture predictor serves it as
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -37,6 +39,19 @@ def fixture_model() -> Path:
     if not (FIXTURE_MODEL / "expected.json").is_file():
         pytest.fail(f"{FIXTURE_MODEL} missing: run `make test-model` (make test does)")
     return FIXTURE_MODEL
+
+
+@pytest.fixture(scope="module")
+def fixture_predictor(fixture_model, predictor_binary):
+    """The built Go predictor serving the fixture model as ``model`` on loopback."""
+    with LocalPredictor(fixture_model, FIXTURE_MODEL_NAME, binary=predictor_binary) as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def fixture_expected(fixture_model) -> dict:
+    """Keras's outputs for each of the fixture's images: ``{name: {probabilities, label, ...}}``."""
+    return json.loads((fixture_model / "expected.json").read_text())["images"]
 
 
 def make_class_folders(root: Path, counts: dict[str, int], source: Path) -> Path:

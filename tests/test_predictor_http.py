@@ -20,33 +20,23 @@ from pipelines.predictor_process import LocalPredictor
 MODEL = "model"
 
 
-@pytest.fixture(scope="module")
-def predictor(fixture_model, predictor_binary):
-    with LocalPredictor(fixture_model, MODEL, binary=predictor_binary) as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def expected(fixture_model):
-    return json.loads((fixture_model / "expected.json").read_text())["images"]
-
-
 def _b64(data: bytes) -> dict:
     return {"b64": base64.b64encode(data).decode()}
 
 
-def test_status_reports_version_1_available(predictor):
-    status, body = predictor.request("GET", f"/v1/models/{MODEL}")
+def test_status_reports_version_1_available(fixture_predictor):
+    status, body = fixture_predictor.request("GET", f"/v1/models/{MODEL}")
     assert status == 200
     (version,) = body["model_version_status"]
     assert (version["version"], version["state"]) == ("1", "AVAILABLE")
 
 
-def test_predictions_equal_keras_within_1e_5(predictor, fixture_model, expected):
-    names = sorted(expected)
-    predictions = predictor.predict([(fixture_model / "images" / n).read_bytes() for n in names])
+def test_predictions_equal_keras_within_1e_5(fixture_predictor, fixture_model, fixture_expected):
+    names = sorted(fixture_expected)
+    images = [(fixture_model / "images" / n).read_bytes() for n in names]
+    predictions = fixture_predictor.predict(images)
     for name, prediction in zip(names, predictions, strict=True):
-        want = expected[name]
+        want = fixture_expected[name]
         assert prediction["label"] == want["label"]
         assert prediction["class_id"] == want["class_id"]
         assert len(prediction["probabilities"]) == len(want["probabilities"])
@@ -54,12 +44,12 @@ def test_predictions_equal_keras_within_1e_5(predictor, fixture_model, expected)
             assert abs(got - exp) <= 1e-5, (name, got, exp)
 
 
-def test_columnar_inputs_give_columnar_outputs(predictor, fixture_model, expected):
+def test_columnar_inputs_give_columnar_outputs(fixture_predictor, fixture_model, fixture_expected):
     image = (fixture_model / "images" / "image1.jpg").read_bytes()
     body = json.dumps({"inputs": {"image_bytes": [_b64(image)]}}).encode()
-    status, reply = predictor.request("POST", f"/v1/models/{MODEL}:predict", body)
+    status, reply = fixture_predictor.request("POST", f"/v1/models/{MODEL}:predict", body)
     assert status == 200, reply
-    assert reply["outputs"]["label"] == [expected["image1.jpg"]["label"]]
+    assert reply["outputs"]["label"] == [fixture_expected["image1.jpg"]["label"]]
 
 
 @pytest.mark.parametrize(
@@ -73,18 +63,18 @@ def test_columnar_inputs_give_columnar_outputs(predictor, fixture_model, expecte
     ],
 )
 def test_bad_requests_get_400_json_and_the_server_keeps_serving(
-    predictor, fixture_model, body, words
+    fixture_predictor, fixture_model, body, words
 ):
-    status, reply = predictor.request("POST", f"/v1/models/{MODEL}:predict", body)
+    status, reply = fixture_predictor.request("POST", f"/v1/models/{MODEL}:predict", body)
     assert status == 400
     assert words in reply["error"].lower()
     image = (fixture_model / "images" / "image0.png").read_bytes()
-    assert len(predictor.predict([image])) == 1
-    assert predictor.process.poll() is None
+    assert len(fixture_predictor.predict([image])) == 1
+    assert fixture_predictor.process.poll() is None
 
 
-def test_unknown_model_is_404(predictor):
-    status, reply = predictor.request("GET", "/v1/models/nope")
+def test_unknown_model_is_404(fixture_predictor):
+    status, reply = fixture_predictor.request("GET", "/v1/models/nope")
     assert status == 404 and "nope" in reply["error"]
 
 
@@ -100,12 +90,12 @@ def test_missing_model_directory_is_a_one_line_startup_error(predictor_binary, t
     assert str(missing) in proc.stderr
 
 
-def test_v2_infer_equals_keras(predictor, fixture_model, expected):
-    names = sorted(expected)
+def test_v2_infer_equals_keras(fixture_predictor, fixture_model, fixture_expected):
+    names = sorted(fixture_expected)
     data = [base64.b64encode((fixture_model / "images" / n).read_bytes()).decode() for n in names]
     inputs = [{"name": "image_bytes", "datatype": "BYTES", "shape": [len(data)], "data": data}]
     body = json.dumps({"id": "t1", "inputs": inputs}).encode()
-    status, reply = predictor.request("POST", f"/v2/models/{MODEL}/infer", body)
+    status, reply = fixture_predictor.request("POST", f"/v2/models/{MODEL}/infer", body)
     assert status == 200, reply
     assert (reply["model_name"], reply["model_version"], reply["id"]) == (MODEL, "1", "t1")
     outputs = {o["name"]: o for o in reply["outputs"]}
@@ -113,10 +103,10 @@ def test_v2_infer_equals_keras(predictor, fixture_model, expected):
     assert probs["datatype"] == "FP32" and probs["shape"] == [len(names), 3]
     for i, name in enumerate(names):
         got = probs["data"][3 * i : 3 * i + 3]
-        for g, e in zip(got, expected[name]["probabilities"], strict=True):
+        for g, e in zip(got, fixture_expected[name]["probabilities"], strict=True):
             assert abs(g - e) <= 1e-5, (name, got)
-    assert outputs["label"]["data"] == [expected[n]["label"] for n in names]
-    status, ready = predictor.request("GET", f"/v2/models/{MODEL}/ready")
+    assert outputs["label"]["data"] == [fixture_expected[n]["label"] for n in names]
+    status, ready = fixture_predictor.request("GET", f"/v2/models/{MODEL}/ready")
     assert status == 200 and ready["ready"] is True
 
 
@@ -130,31 +120,31 @@ def _post_raw(url: str, body: bytes, content_type: str) -> tuple[int, dict, dict
         return err.code, json.loads(err.read() or b"{}"), dict(err.headers)
 
 
-def test_classify_image_returns_top_k_labels(predictor, fixture_model, expected):
+def test_classify_image_returns_top_k_labels(fixture_predictor, fixture_model, fixture_expected):
     image = (fixture_model / "images" / "image1.jpg").read_bytes()
-    url = f"{predictor.url}/v1/models/{MODEL}:classify-image?k=2"
+    url = f"{fixture_predictor.url}/v1/models/{MODEL}:classify-image?k=2"
     status, reply, _ = _post_raw(url, image, "image/jpeg")
     assert status == 200, reply
     (result,) = reply["results"]
     top = result["predictions"]
-    want = expected["image1.jpg"]
+    want = fixture_expected["image1.jpg"]
     assert len(top) == 2 and top[0]["label"] == want["label"]
     assert abs(top[0]["score"] - max(want["probabilities"])) <= 1e-5
     status, reply, _ = _post_raw(url, image[: len(image) // 2], "image/jpeg")
     assert status == 400 and "truncated" in reply["error"]
 
 
-def test_oversized_body_and_image_bomb_get_413(predictor):
+def test_oversized_body_and_image_bomb_get_413(fixture_predictor):
     huge = b'{"instances": ["' + b"A" * (17 << 20) + b'"]}'
-    status, reply = predictor.request("POST", f"/v1/models/{MODEL}:predict", huge)
+    status, reply = fixture_predictor.request("POST", f"/v1/models/{MODEL}:predict", huge)
     assert status == 413 and "larger than" in reply["error"]
     # A PNG header claiming 100000 x 100000 pixels: rejected from the header alone.
     ihdr = b"IHDR" + struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)
     bomb = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
-    url = f"{predictor.url}/v1/models/{MODEL}:classify-image"
+    url = f"{fixture_predictor.url}/v1/models/{MODEL}:classify-image"
     status, reply, _ = _post_raw(url, bomb, "image/png")
     assert status == 413 and "max-image-pixels" in reply["error"]
-    assert predictor.process.poll() is None
+    assert fixture_predictor.process.poll() is None
 
 
 def test_overload_sheds_with_429_and_retry_after(fixture_model, predictor_binary, tmp_path):
