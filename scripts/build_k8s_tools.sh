@@ -51,5 +51,6 @@ GOBIN="$bin" go install -trimpath -ldflags "-s -w" \
 rm -f "$bin"/.k8s-tools-*
 touch "$stamp"
 "$bin/kube-apiserver" --version
-"$bin/etcd" --version | head -1
+# sed, not head: head would exit early and SIGPIPE etcd, failing the script under pipefail.
+"$bin/etcd" --version | sed -n 1p
 "$bin/kwokctl" --version

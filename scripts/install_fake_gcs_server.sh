@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 version=v1.56.1
 bin=build/tools/bin/fake-gcs-server
-if [ -x "$bin" ] && go version -m "$bin" | grep -q "fake-gcs-server[[:space:]]*$version"; then
+# grep without -q reads all of go's output: -q would stop early, SIGPIPE go and fail the pipe.
+if [ -x "$bin" ] && go version -m "$bin" | grep "fake-gcs-server[[:space:]]*$version" >/dev/null; then
   exit 0
 fi
 echo "==> installing fake-gcs-server $version"

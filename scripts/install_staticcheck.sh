@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 version=v0.8.2
 bin=build/tools/bin/staticcheck
-if [ -x "$bin" ] && go version -m "$bin" | grep -q "honnef.co/go/tools[[:space:]]*$version"; then
+# grep without -q reads all of go's output: -q would stop early, SIGPIPE go and fail the pipe.
+if [ -x "$bin" ] && go version -m "$bin" | grep "honnef.co/go/tools[[:space:]]*$version" >/dev/null; then
   exit 0
 fi
 echo "==> installing staticcheck ($version)"
