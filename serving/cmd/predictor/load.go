@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 
@@ -49,9 +48,6 @@ func loader(cfg Config, mc ModelConfig, mx *metrics.Metrics, logger *slog.Logger
 		opts := batcher.Options{MaxBatchSize: 1, MaxQueued: cfg.MaxQueued, Workers: cfg.BatchThreads}
 		if mx != nil {
 			opts.OnBatch = func(rows, _ int) { mx.ObserveBatch(name, rows) }
-		}
-		if opts.Workers == 0 {
-			opts.Workers = runtime.NumCPU()
 		}
 		if cfg.Batching {
 			opts.MaxBatchSize, opts.Timeout = cfg.MaxBatchSize, cfg.BatchTimeout

@@ -19,13 +19,15 @@ import (
 	"github.com/imgclf/serving/internal/storage"
 )
 
-// run checks that every model's storage answers, starts serving HTTP (ready
+// run sizes the thread settings left at 0 to the CPU limit, checks that
+// every model's storage answers, starts serving HTTP (ready
 // once every model has a version), loads versions in the background and
 // keeps polling for new ones until ctx is done. Then it shuts down:
 // readiness fails first, after --shutdown-delay the listener closes,
 // in-flight requests drain (up to --shutdown-timeout), and the models close
 // last. onListen, if set, gets the bound address (tests listen on port 0).
 func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(addr string)) error {
+	cfg = sizeThreads(cfg, logger)
 	registry := server.NewRegistry()
 	promRegistry := prometheus.NewRegistry()
 	mx := metrics.New(promRegistry, registry)
