@@ -135,3 +135,28 @@ func BenchmarkReadPredictRequest(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReadV2Request decodes the same image as a KServe v2 body, JSON
+// (base64 BYTES) and binary (Triton's binary tensor extension).
+func BenchmarkReadV2Request(b *testing.B) {
+	img := encodeImage("jpeg", 96, 96)
+	jsonBody := []byte(`{"inputs":[{"name":"image_bytes","datatype":"BYTES","shape":[1],"data":["` + b64(string(img)) + `"]}]}`)
+	header := []byte(fmt.Sprintf(`{"inputs":[{"name":"image_bytes","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":%d}}]}`, 4+len(img)))
+	binBody := append(append(append([]byte{}, header...), byte(len(img)), byte(len(img)>>8), 0, 0), img...)
+	sig := imageSignature()
+	for _, c := range []struct {
+		name      string
+		body      []byte
+		headerLen int
+	}{{"json", jsonBody, len(jsonBody)}, {"binary", binBody, len(header)}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := readV2Request(c.body, c.headerLen, sig, limits{1 << 20, DefaultMaxImagePixels}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
