@@ -164,3 +164,35 @@ func (s *jsonScanner) stringValue() ([]byte, bool) {
 	}
 	return out[:n], true
 }
+
+// appendPlainStrings is the v2 counterpart of fastPredict for a BYTES
+// input's "data": a flat list of exactly n strings without escapes (base64
+// images), each converted as v2Bytes does. On anything else it leaves t as
+// it was and returns false, and readV2Tokens decides, error messages
+// included (FuzzFastV2DataAgrees checks that both agree).
+func appendPlainStrings(t *serving.Tensor, data []byte, n int64, codec inputCodec, contentType string) bool {
+	s := jsonScanner{b: data}
+	start := len(t.Strings)
+	if s.consume('[') {
+		for {
+			v, ok := s.plainString()
+			if !ok {
+				break
+			}
+			b, err := v2Bytes(string(v), codec, contentType)
+			if err != nil {
+				break
+			}
+			t.Strings = append(t.Strings, b)
+			if s.consume(',') {
+				continue
+			}
+			if s.consume(']') && s.atEnd() && int64(len(t.Strings)-start) == n {
+				return true
+			}
+			break
+		}
+	}
+	t.Strings = t.Strings[:start]
+	return false
+}

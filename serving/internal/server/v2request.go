@@ -223,12 +223,21 @@ func readV2Binary(t *serving.Tensor, b []byte, n int64, codec inputCodec) error 
 	return nil
 }
 
-// readV2JSON streams "data" (flat or nested lists, row-major) token by
-// token into t, so large numeric tensors never become trees of interfaces.
+// readV2JSON reads "data" into t: a flat list of plain strings (base64
+// images) through appendPlainStrings, anything else through readV2Tokens.
 func readV2JSON(t *serving.Tensor, data json.RawMessage, n int64, codec inputCodec, contentType string) error {
 	if len(data) == 0 {
 		return serving.Errorf(serving.Invalid, `"data" is missing (or send binary data with binary_data_size)`)
 	}
+	if t.DType == serving.DTString && appendPlainStrings(t, data, n, codec, contentType) {
+		return nil
+	}
+	return readV2Tokens(t, data, n, codec, contentType)
+}
+
+// readV2Tokens streams "data" (flat or nested lists, row-major) token by
+// token into t, so large numeric tensors never become trees of interfaces.
+func readV2Tokens(t *serving.Tensor, data json.RawMessage, n int64, codec inputCodec, contentType string) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var count int64
