@@ -163,7 +163,9 @@ func (b *Batcher) loop() {
 		}
 		running.Add(1)
 		go func() {
-			defer func() { <-free; running.Done() }()
+			// Wake collect when this run ends: a batch it holds while waiting for
+			// company must run now if no other run is left in flight.
+			defer func() { <-free; running.Done(); b.signal() }()
 			b.run(batch)
 		}()
 	}
