@@ -124,7 +124,8 @@ func TestThreads(t *testing.T) {
 func TestReadInRealCgroup(t *testing.T) {
 	if dir := os.Getenv("CPULIMIT_HELPER_CGROUP"); dir != "" {
 		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
-			t.Fatal(err)
+			fmt.Printf("CANNOT MOVE %v\n", err)
+			return
 		}
 		cpus, ok, err := Read()
 		fmt.Printf("LIMIT %v %v %v\n", cpus, ok, err)
@@ -139,6 +140,9 @@ func TestReadInRealCgroup(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "CANNOT MOVE") {
+		t.Skipf("cannot move a process into %s:\n%s", dir, out)
 	}
 	if !strings.Contains(string(out), "LIMIT 1.5 true <nil>") {
 		t.Errorf("inside a cgroup limited to 1.5 CPUs, Read reported:\n%s", out)
