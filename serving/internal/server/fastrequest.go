@@ -147,7 +147,7 @@ func (s *jsonScanner) stringList(c inputCodec) (*serving.Tensor, bool) {
 func (s *jsonScanner) stringValue() ([]byte, bool) {
 	if !s.consume('{') {
 		v, ok := s.plainString()
-		return append([]byte(nil), v...), ok
+		return append([]byte{}, v...), ok // "" is an empty element, not a nil one
 	}
 	key, ok := s.plainString()
 	if !ok || string(key) != "b64" || !s.consume(':') {
