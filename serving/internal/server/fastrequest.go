@@ -119,28 +119,39 @@ func (s *jsonScanner) plainString() ([]byte, bool) {
 	return nil, false
 }
 
+// list reads "[" item ("," item)* "]", calling item for each element; it
+// reports whether the whole list was read and every item accepted.
+func (s *jsonScanner) list(item func() bool) bool {
+	if !s.consume('[') {
+		return false
+	}
+	for {
+		if !item() {
+			return false
+		}
+		if !s.consume(',') {
+			return s.consume(']')
+		}
+	}
+}
+
 // stringList reads a non-empty list of {"b64": "..."} or plain string
 // values into a [n] tensor, checking each as the codec would.
 func (s *jsonScanner) stringList(c inputCodec) (*serving.Tensor, bool) {
-	if !s.consume('[') {
-		return nil, false
-	}
 	t := &serving.Tensor{DType: c.info.DType}
-	for {
+	ok := s.list(func() bool {
 		v, ok := s.stringValue()
 		if !ok || c.checkBytes(v) != nil {
-			return nil, false
+			return false
 		}
 		t.Strings = append(t.Strings, v)
-		if s.consume(',') {
-			continue
-		}
-		if !s.consume(']') {
-			return nil, false
-		}
-		t.Shape = []int64{int64(len(t.Strings))}
-		return t, true
+		return true
+	})
+	if !ok {
+		return nil, false
 	}
+	t.Shape = []int64{int64(len(t.Strings))}
+	return t, true
 }
 
 // stringValue reads {"b64": "..."} (decoded) or a plain string (copied).
@@ -173,26 +184,20 @@ func (s *jsonScanner) stringValue() ([]byte, bool) {
 func appendPlainStrings(t *serving.Tensor, data []byte, n int64, codec inputCodec, contentType string) bool {
 	s := jsonScanner{b: data}
 	start := len(t.Strings)
-	if s.consume('[') {
-		for {
-			v, ok := s.plainString()
-			if !ok {
-				break
-			}
-			b, err := v2Bytes(string(v), codec, contentType)
-			if err != nil {
-				break
-			}
-			t.Strings = append(t.Strings, b)
-			if s.consume(',') {
-				continue
-			}
-			if s.consume(']') && s.atEnd() && int64(len(t.Strings)-start) == n {
-				return true
-			}
-			break
+	ok := s.list(func() bool {
+		v, ok := s.plainString()
+		if !ok {
+			return false
 		}
+		b, err := v2Bytes(string(v), codec, contentType)
+		if err != nil {
+			return false
+		}
+		t.Strings = append(t.Strings, b)
+		return true
+	}) && s.atEnd() && int64(len(t.Strings)-start) == n
+	if !ok {
+		t.Strings = t.Strings[:start]
 	}
-	t.Strings = t.Strings[:start]
-	return false
+	return ok
 }
