@@ -14,12 +14,13 @@ import json
 import sys
 
 import numpy as np
+from bytes_io import read_images, text
 from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
 
 
 async def main(url: str, model: str, mode: str, paths: list[str]) -> dict:
     base_url = f"http://{url}"
-    images = [open(p, "rb").read() for p in paths]
+    images = read_images(paths, binary=mode != "v2-json")
     protocol = "v1" if mode == "v1" else "v2"
     async with InferenceRESTClient(RESTConfig(protocol=protocol, timeout=60)) as client:
         if mode == "v1":
@@ -34,8 +35,6 @@ async def main(url: str, model: str, mode: str, paths: list[str]) -> dict:
             }
         ready = await client.is_model_ready(base_url, model)
         binary = mode == "v2-binary"
-        if not binary:  # JSON carries text: images go as base64 strings
-            images = [base64.b64encode(b) for b in images]
         image = InferInput(name="image_bytes", shape=[len(images)], datatype="BYTES")
         image.set_data_from_numpy(np.array(images, dtype=np.object_), binary_data=binary)
         request = InferRequest(model_name=model, infer_inputs=[image], request_id="kserve-1")
@@ -45,12 +44,8 @@ async def main(url: str, model: str, mode: str, paths: list[str]) -> dict:
             "model_ready": ready,
             "id": response.id,
             "probabilities": outputs["probabilities"].tolist(),
-            "labels": [_text(v) for v in outputs["label"].ravel()],
+            "labels": [text(v) for v in outputs["label"].ravel()],
         }
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 if __name__ == "__main__":

@@ -6,19 +6,17 @@ prints what the client returned as JSON for tests/test_v2_clients.py to check.
     triton_infer.py HOST:PORT MODEL binary|json IMAGE...
 """
 
-import base64
 import json
 import sys
 
 import numpy as np
 import tritonclient.http as httpclient
+from bytes_io import read_images, text
 
 
 def main(url: str, model: str, mode: str, paths: list[str]) -> dict:
     binary = mode == "binary"
-    images = [open(p, "rb").read() for p in paths]
-    if not binary:  # JSON carries text: images go as base64 strings
-        images = [base64.b64encode(b) for b in images]
+    images = read_images(paths, binary)
     client = httpclient.InferenceServerClient(url=url)
     image = httpclient.InferInput("image_bytes", [len(images)], "BYTES")
     image.set_data_from_numpy(np.array(images, dtype=np.object_), binary_data=binary)
@@ -38,14 +36,9 @@ def main(url: str, model: str, mode: str, paths: list[str]) -> dict:
         "id": response.get("id"),
         "model_version": response.get("model_version"),
         "probabilities": result.as_numpy("probabilities").tolist(),
-        "labels": [_text(v) for v in result.as_numpy("label").ravel()],
-        "top2": [[_text(v) for v in row] for row in top.as_numpy("probabilities")],
+        "labels": [text(v) for v in result.as_numpy("label").ravel()],
+        "top2": [[text(v) for v in row] for row in top.as_numpy("probabilities")],
     }
-
-
-def _text(value: bytes | str) -> str:
-    """BYTES elements come back as bytes in binary mode and as str in JSON mode."""
-    return value.decode() if isinstance(value, bytes) else value
 
 
 if __name__ == "__main__":
