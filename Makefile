@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-python test-go lint build venv pipeline test-model clean bench-train fuzz soak
+.PHONY: clients-venv demo test test-python test-go lint build venv pipeline test-model clean bench-train fuzz soak
 
 demo: build  ## train on LFW faces locally (kfp.local), serve with Go, predict held-out images
 	$(PY) -m pipelines.demo
@@ -48,9 +48,12 @@ build/tools/bin/fake-gcs-server: scripts/install_fake_gcs_server.sh
 test-python: build test-model build/tools/bin/fake-gcs-server build/clients-venv/.installed
 	$(PY) -m pytest
 
-# tritonclient for tests/test_v2_clients.py, in a venv of its own (see the script).
-build/clients-venv/.installed: requirements-clients.txt scripts/setup_client_venv.sh
-	bash scripts/setup_client_venv.sh
+# tritonclient and kserve for tests/test_v2_clients.py, in a venv of their own
+# (their ml-dtypes pin clashes with TensorFlow's; see requirements-clients.txt).
+clients-venv: build/clients-venv/.installed
+build/clients-venv/.installed: requirements-clients.txt scripts/setup_venv.sh
+	VENV=build/clients-venv REQUIREMENTS=requirements-clients.txt LOCK= PROJECT_INSTALL=none bash scripts/setup_venv.sh
+	touch $@
 
 lint: .venv/.installed serving/third_party/tensorflow
 	$(PY) -m ruff check components pipelines tests scripts bench

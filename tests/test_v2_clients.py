@@ -1,7 +1,7 @@
 """The standard clients, tritonclient.http and kserve's InferenceRESTClient, against the predictor.
 
-The clients live in build/clients-venv (``make test`` creates it; see
-scripts/setup_client_venv.sh) and run tests/clients/*.py, which call the
+The clients live in build/clients-venv (``make clients-venv``, which
+``make test`` runs) and run tests/clients/*.py, which call the
 server exactly as a Triton or KServe user's code does.
 """
 
@@ -19,7 +19,7 @@ CLIENT_PYTHON = ROOT / "build" / "clients-venv" / "bin" / "python"
 
 def _client(predictor: LocalPredictor, script: str, mode: str, images: list[Path]) -> dict:
     if not CLIENT_PYTHON.is_file():
-        pytest.fail(f"{CLIENT_PYTHON} missing: run `bash scripts/setup_client_venv.sh`")
+        pytest.fail(f"{CLIENT_PYTHON} missing: run `make clients-venv`")
     args = [str(CLIENT_PYTHON), str(ROOT / "tests" / "clients" / script)]
     args += [f"127.0.0.1:{predictor.port}", predictor.model_name, mode, *map(str, images)]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
