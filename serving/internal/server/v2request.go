@@ -184,10 +184,8 @@ func readV2Binary(t *serving.Tensor, b []byte, n int64, codec inputCodec) error 
 			}
 			el := b[4 : 4+size : 4+size]
 			b = b[4+size:]
-			if codec.image {
-				if _, err := checkImage(el, codec.maxPixels); err != nil {
-					return prefixError(fmt.Sprintf("element %d", i), err)
-				}
+			if err := codec.checkBytes(el); err != nil {
+				return prefixError(fmt.Sprintf("element %d", i), err)
 			}
 			t.Strings = append(t.Strings, el)
 		}
@@ -341,10 +339,8 @@ func v2Bytes(s string, codec inputCodec, contentType string) ([]byte, error) {
 	default:
 		return nil, serving.Errorf(serving.Invalid, "content_type %q is not supported for BYTES; use base64 or str", contentType)
 	}
-	if codec.image {
-		if _, err := checkImage(b, codec.maxPixels); err != nil {
-			return nil, err
-		}
+	if err := codec.checkBytes(b); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
