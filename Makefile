@@ -8,12 +8,14 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 demo: build  ## train on LFW faces locally (kfp.local), serve with Go, predict held-out images
 	$(PY) -m pipelines.demo
 
-test: lint lint-k8s k8s-tools image-files test-go test-python  ## every Python and Go test
-# make test builds the control plane first, so the cluster tests must run, not skip.
+test: lint lint-k8s k8s-tools image-files images test-go test-python  ## every Python and Go test
+# make test builds the control plane and the images first, so the cluster and container
+# tests must run, not skip.
 test: export K8S_REQUIRE_CLUSTER = 1
+test: export IMAGES_REQUIRED = 1
 
 venv: .venv/.installed
-.venv/.installed: requirements.txt requirements.lock pyproject.toml scripts/setup_venv.sh
+.venv/.installed: requirements.txt requirements-dev.txt requirements.lock pyproject.toml scripts/setup_venv.sh
 	bash scripts/setup_venv.sh
 	touch $@
 
@@ -85,6 +87,18 @@ lint-k8s: .venv/.installed k8s-lint-tools  ## render, validate, kube-score every
 image-files: .venv/.installed  ## the predictor image's files, staged and checked, no Docker needed
 	bash scripts/fetch_libtensorflow.sh
 	bash scripts/stage_predictor.sh build/image/predictor
+
+# Container images (README "Container images"): podman here, docker elsewhere.
+.PHONY: images demo-containers
+images: build/images/trainer-gpu-resolved.json  ## predictor and trainer images from Dockerfiles/ (warm: seconds)
+	bash scripts/images/build.sh
+
+# The GPU trainer is not built; its requirements are resolved (pip --dry-run) instead.
+build/images/trainer-gpu-resolved.json: .venv/.installed requirements.txt requirements.lock scripts/install_trainer.sh
+	bash scripts/images/resolve_gpu_trainer.sh $@
+
+demo-containers: images  ## the demo with every step in the trainer image, served by the predictor image
+	$(PY) -m pipelines.demo --in-containers
 
 soak: build build/tools/bin/fake-gcs-server  ## long soak and fault-injection run; writes bench/results/soak-*
 	$(PY) -m bench.soak

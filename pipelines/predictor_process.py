@@ -2,6 +2,8 @@
 
 Used by the demo and the tests: the embedded default runs the predictor as a
 plain process on loopback instead of a Kubernetes Deployment.
+:class:`PredictorClient` is the HTTP side, shared with the predictor container
+(pipelines/predictor_container.py).
 """
 
 import base64
@@ -27,53 +29,43 @@ class PredictorError(RuntimeError):
         self.body = body or {}
 
 
-class LocalPredictor:
-    """A running predictor process serving one model directory.
+class PredictorClient:
+    """A predictor being started or running, at ``url``: TF Serving REST over HTTP.
 
-    Use as a context manager: the process is stopped (SIGTERM) on exit.
+    Subclasses start it (a process, a container), say whether it has exited
+    and how it stopped, and hand back its log.
     """
 
-    def __init__(
-        self,
-        model_base_path: str | Path,
-        model_name: str,
-        *,
-        binary: str | Path = DEFAULT_BINARY,
-        log_path: str | Path | None = None,
-        extra_args: tuple[str, ...] = (),
-    ):
+    def __init__(self, url: str, model_name: str):
+        self.url = url
         self.model_name = model_name
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(log_path or f"/tmp/predictor-{self.port}.log")
-        if not Path(binary).is_file():
-            raise PredictorError(f"predictor binary not found: {binary} (run `make build`)")
-        args = [
-            str(binary),
-            f"--listen-addr=127.0.0.1:{self.port}",
-            f"--model-base-path={model_base_path}",
-            f"--model-name={model_name}",
-            *extra_args,
-        ]
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-        with self.log_path.open("w") as log:
-            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
 
-    def __enter__(self) -> "LocalPredictor":
+    def __enter__(self) -> "PredictorClient":
         self.wait_ready()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def exit_code(self) -> int | None:
+        """The exit code once it has exited, else None."""
+        raise NotImplementedError
+
+    def stop(self) -> int:
+        """Stop it gracefully (SIGTERM) and return its exit code."""
+        raise NotImplementedError
+
+    def log(self) -> str:
+        """Its output so far (last 2000 characters)."""
+        raise NotImplementedError
+
     def wait_ready(self, timeout: float = 60.0) -> None:
-        """Block until ``/v2/health/ready`` answers 200, or raise with the process log."""
+        """Block until ``/v2/health/ready`` answers 200, or raise with the log."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise PredictorError(
-                    f"predictor exited with {self.process.returncode}: {self.log()}"
-                )
+            code = self.exit_code()
+            if code is not None:
+                raise PredictorError(f"predictor exited with {code}: {self.log()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/v2/health/ready", timeout=1) as resp:
                     if resp.status == 200:
@@ -83,21 +75,6 @@ class LocalPredictor:
             time.sleep(0.1)
         self.stop()
         raise PredictorError(f"predictor not ready after {timeout}s: {self.log()}")
-
-    def stop(self) -> int:
-        """Stop the process gracefully and return its exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
-
-    def log(self) -> str:
-        """The process's output so far (last 2000 characters)."""
-        return self.log_path.read_text()[-2000:] if self.log_path.exists() else ""
 
     def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, dict]:
         """Send one HTTP request; return (status, decoded JSON body) for any status."""
@@ -117,6 +94,58 @@ class LocalPredictor:
         if status != 200:
             raise PredictorError(f"predict: HTTP {status}: {reply.get('error')}", status, reply)
         return reply["predictions"]
+
+
+class LocalPredictor(PredictorClient):
+    """A predictor process serving one model directory, on loopback.
+
+    Use as a context manager: the process is stopped (SIGTERM) on exit.
+    """
+
+    def __init__(
+        self,
+        model_base_path: str | Path,
+        model_name: str,
+        *,
+        binary: str | Path = DEFAULT_BINARY,
+        log_path: str | Path | None = None,
+        extra_args: tuple[str, ...] = (),
+    ):
+        self.port = free_port()
+        super().__init__(f"http://127.0.0.1:{self.port}", model_name)
+        self.log_path = Path(log_path or f"/tmp/predictor-{self.port}.log")
+        if not Path(binary).is_file():
+            raise PredictorError(f"predictor binary not found: {binary} (run `make build`)")
+        args = [
+            str(binary),
+            f"--listen-addr=127.0.0.1:{self.port}",
+            f"--model-base-path={model_base_path}",
+            f"--model-name={model_name}",
+            *extra_args,
+        ]
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def __enter__(self) -> "LocalPredictor":
+        self.wait_ready()
+        return self
+
+    def exit_code(self) -> int | None:
+        return self.process.poll()
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text()[-2000:] if self.log_path.exists() else ""
 
 
 def free_port() -> int:

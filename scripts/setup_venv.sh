@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
-REQUIREMENTS=${REQUIREMENTS:-requirements.txt}
+REQUIREMENTS=${REQUIREMENTS:-requirements-dev.txt}
 LOCK=${LOCK-requirements.lock}
 if [ ! -x "$VENV/bin/python" ]; then
   echo "==> creating $VENV"

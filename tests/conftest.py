@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from images import predictor_image, trainer_image  # noqa: F401  (fixtures, see module)
 from k8s_cluster import k8s_cluster, predictor_deployment  # noqa: F401  (fixtures, see module)
 
 from pipelines.demo_data import write_lfw_folders

@@ -1,6 +1,7 @@
-"""The Dockerfiles without a Docker engine: hadolint, the rules they keep (non-root, every
-build step a script that make also runs), and the build scripts' outputs themselves: the
-staged predictor image tree serves the fixture model with its own TensorFlow libraries."""
+"""The Dockerfiles as files: hadolint, the rules they keep (non-root, upstream bases as
+overridable defaults, every build step a script that make also runs), and the staged
+predictor tree, which serves the fixture model with its own TensorFlow libraries outside
+any container. The built images themselves: tests/test_images.py."""
 
 import os
 import re
@@ -56,15 +57,34 @@ def test_final_stage_runs_as_nonroot_uid(dockerfile):
 def test_build_steps_are_scripts_copied_into_the_image(dockerfile):
     # Build logic lives in scripts/ (run by make and CI too), never inline in a RUN.
     text = dockerfile.read_text()
-    copied = set(re.findall(r"scripts/[\w.]+\.sh", " ".join(re.findall(r"^COPY .*", text, re.M))))
+    script_path = r"(?<![\w.])(?:\.\./)?(scripts/[\w./]+\.sh)"
+    copied = set(re.findall(script_path, " ".join(re.findall(r"^COPY .*", text, re.M))))
     for run in re.findall(r"^RUN (.*(?:\n [^\n]*)*)", text, flags=re.M):
-        scripts = re.findall(r"scripts/[\w.]+\.sh", run)
+        scripts = re.findall(script_path, run)
         if "apt-get" in run or "go mod download" in run:
             continue  # base-image packages and the module cache, not build logic
         assert scripts, f"{dockerfile.name}: RUN without a script: {run}"
         for script in scripts:
             assert (ROOT / script).is_file(), script
             assert script in copied, f"{dockerfile.name}: {script} is run but never copied"
+
+
+UPSTREAM_BASES = {
+    "predictor.Dockerfile": {
+        "GOLANG_IMAGE": "golang:1.26-bookworm",
+        "RUNTIME_IMAGE": "gcr.io/distroless/cc-debian12:nonroot",
+    },
+    "trainer.Dockerfile": {"PYTHON_IMAGE": "python:3.11-slim-bookworm"},
+}
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_bases_are_build_arguments_defaulting_to_the_upstream_images(dockerfile):
+    text = dockerfile.read_text()
+    defaults = dict(re.findall(r"^ARG (\w+_IMAGE)=(\S+)$", text, re.M))
+    assert defaults == UPSTREAM_BASES[dockerfile.name]
+    froms = re.findall(r"^FROM (\S+)", text, re.M)
+    assert froms and all(f.startswith("${") for f in froms), froms
 
 
 def test_trainer_gpu_variant_swaps_in_cuda_tensorflow_at_the_locked_version():

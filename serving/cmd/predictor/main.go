@@ -55,7 +55,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, logger, nil); err != nil {
-		fmt.Fprintf(os.Stderr, "predictor: %v\n", err)
+		// A JSON line like every other log line, so log pipelines see why it stopped.
+		logger.Error("predictor stopped", "err", err.Error())
 		os.Exit(1)
 	}
 }
