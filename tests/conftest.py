@@ -64,6 +64,43 @@ def make_class_folders(root: Path, counts: dict[str, int], source: Path) -> Path
     return root
 
 
+TINY_TRAINING = dict(
+    model_name="faces",
+    backbone="small_cnn",
+    weights="none",
+    epochs=3,
+    batch_size=8,
+    image_size=32,
+    min_accuracy=0.0,
+)
+"""Pipeline arguments for the tiny pipeline runs: seconds of training, a model named faces."""
+
+
+@pytest.fixture(scope="session")
+def tiny_data(lfw_dir, tmp_path_factory) -> Path:
+    """12 real LFW images per class, ``face/`` and ``nonface/``: a pipeline's whole dataset."""
+    root = tmp_path_factory.mktemp("tiny")
+    return make_class_folders(root / "data", {"face": 12, "nonface": 12}, lfw_dir / "train")
+
+
+def assert_serves_as_trained(predictor, pipeline_root: Path, holdout: Path) -> None:
+    """``predictor`` answers every 4th held-out image as the run's trained Keras model does
+    (the train step's artifact under ``pipeline_root``): probabilities within 1e-5, labels."""
+    import numpy as np
+
+    from components.imaging import decode_batch
+    from components.train.train import load_trained
+
+    (trained,) = pipeline_root.glob("*/train-op/model")
+    model, classes, params = load_trained(trained)
+    encoded = [f.read_bytes() for f in sorted(holdout.glob("*/*.jpg"))[::4]]
+    expected = model.predict(decode_batch(np.array(encoded, dtype=object), params.image_size))
+    predictions = predictor.predict(encoded)
+    served = np.array([p["probabilities"] for p in predictions])
+    np.testing.assert_allclose(served, expected, atol=1e-5, rtol=0)
+    assert [p["label"] for p in predictions] == [classes[i] for i in expected.argmax(axis=1)]
+
+
 @pytest.fixture(scope="session")
 def gcs():
     """A real GCS emulator (fake-gcs-server) on loopback for the whole session."""

@@ -4,15 +4,12 @@ image; a step that fails must fail the run."""
 
 import json
 
-import numpy as np
 import pytest
-from conftest import make_class_folders
+from conftest import TINY_TRAINING, assert_serves_as_trained, make_class_folders
 from kfp import dsl
 
-from components.imaging import decode_batch
 from components.kfp_image import TRAINER_IMAGE
 from components.storage import COMPLETE_MARKER, list_versions
-from components.train.train import load_trained
 from pipelines.container_engine import docker_api
 from pipelines.local import run_in_containers, use_containers
 from pipelines.predictor_container import ContainerPredictor
@@ -46,20 +43,9 @@ def engine_api(trainer_image):
         yield
 
 
-@pytest.fixture(scope="module")
-def tiny_data(lfw_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("tiny-containers")
-    return make_class_folders(root / "data", {"face": 12, "nonface": 12}, lfw_dir / "train")
-
-
 def _train(tmp, data, **overrides):
-    arguments = dict(
-        model_name="faces", backbone="small_cnn", weights="none",
-        epochs=3, batch_size=8, image_size=32, min_accuracy=0.0,
-    )  # fmt: skip
-    run_in_containers(
-        tmp / "root", data_dir=data, model_base_dir=tmp / "models", **{**arguments, **overrides}
-    )
+    arguments = {**TINY_TRAINING, **overrides}
+    run_in_containers(tmp / "root", data_dir=data, model_base_dir=tmp / "models", **arguments)
     return tmp / "models" / "faces"
 
 
@@ -95,16 +81,8 @@ def test_predictor_image_serves_the_published_version_as_keras_predicts(
     published, lfw_dir, predictor_image
 ):
     tmp, model_dir = published
-    (trained,) = (tmp / "root").glob("*/train-op/model")
-    model, classes, params = load_trained(trained)
-    files = sorted((lfw_dir / "holdout").glob("*/*.jpg"))[::4]
-    encoded = [f.read_bytes() for f in files]
-    expected = model.predict(decode_batch(np.array(encoded, dtype=object), params.image_size))
     with ContainerPredictor(model_dir, "faces", image=predictor_image) as predictor:
-        predictions = predictor.predict(encoded)
-    served = np.array([p["probabilities"] for p in predictions])
-    np.testing.assert_allclose(served, expected, atol=1e-5, rtol=0)
-    assert [p["label"] for p in predictions] == [classes[i] for i in expected.argmax(axis=1)]
+        assert_serves_as_trained(predictor, tmp / "root", lfw_dir / "holdout")
 
 
 def test_a_failing_step_fails_the_run_and_publishes_nothing(

@@ -2,35 +2,16 @@
 
 import json
 
-import numpy as np
 import pytest
-from conftest import make_class_folders
+from conftest import TINY_TRAINING, assert_serves_as_trained
 
-from components.imaging import decode_batch
 from components.storage import COMPLETE_MARKER, list_versions
-from components.train.train import load_trained
 from pipelines.local import run_local
 from pipelines.predictor_process import LocalPredictor
 
 
-@pytest.fixture(scope="module")
-def tiny_data(lfw_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("tiny")
-    return make_class_folders(root / "data", {"face": 12, "nonface": 12}, lfw_dir / "train")
-
-
 def _run(tmp, data, **overrides):
-    arguments = dict(
-        data_uri=str(data),
-        model_base_uri=str(tmp / "models"),
-        model_name="faces",
-        backbone="small_cnn",
-        weights="none",
-        epochs=3,
-        batch_size=8,
-        image_size=32,
-        min_accuracy=0.0,
-    )
+    arguments = dict(data_uri=str(data), model_base_uri=str(tmp / "models"), **TINY_TRAINING)
     run_local(tmp / "root", **{**arguments, **overrides})
     return tmp / "models" / "faces"
 
@@ -59,16 +40,8 @@ def test_pipeline_publishes_version_1_in_the_serving_layout(published):
 
 def test_go_predictor_matches_keras_on_the_pipeline_model(published, lfw_dir, predictor_binary):
     tmp, model_dir = published
-    (trained,) = (tmp / "root").glob("*/train-op/model")
-    model, classes, params = load_trained(trained)
-    files = sorted((lfw_dir / "holdout").glob("*/*.jpg"))[::4]
-    encoded = [f.read_bytes() for f in files]
-    expected = model.predict(decode_batch(np.array(encoded, dtype=object), params.image_size))
     with LocalPredictor(model_dir, "faces", binary=predictor_binary) as predictor:
-        predictions = predictor.predict(encoded)
-    served = np.array([p["probabilities"] for p in predictions])
-    np.testing.assert_allclose(served, expected, atol=1e-5, rtol=0)
-    assert [p["label"] for p in predictions] == [classes[i] for i in expected.argmax(axis=1)]
+        assert_serves_as_trained(predictor, tmp / "root", lfw_dir / "holdout")
 
 
 def test_failed_gate_skips_publishing_and_says_why(tiny_data, tmp_path, capsys):
