@@ -46,11 +46,25 @@ def test_components_and_parameters(spec):
 def test_training_requests_gpus_and_every_step_requests_cpu_and_memory(spec):
     executors = spec["deploymentSpec"]["executors"]
     train = executors["exec-train-op"]["container"]["resources"]
-    assert "gpu_count" in train["accelerator"]["resourceCount"]
-    assert "gpu_type" in train["accelerator"]["resourceType"]
-    for executor in executors.values():
-        resources = executor["container"]["resources"]
-        assert resources["resourceCpuRequest"] and resources["resourceMemoryRequest"]
+    assert train["accelerator"] == {
+        "resourceCount": "{{$.inputs.parameters['pipelinechannel--gpu_count']}}",
+        "resourceType": "{{$.inputs.parameters['pipelinechannel--gpu_type']}}",
+    }
+    # ... which the train task takes from the pipeline's own gpu_count and gpu_type.
+    inputs = spec["root"]["dag"]["tasks"]["train-op"]["inputs"]["parameters"]
+    for name in ("gpu_count", "gpu_type"):
+        assert inputs[f"pipelinechannel--{name}"] == {"componentInputParameter": name}
+    requests = {
+        name.removeprefix("exec-").removesuffix("-op"): (
+            e["container"]["resources"]["resourceCpuRequest"],
+            e["container"]["resources"]["resourceMemoryRequest"],
+        )
+        for name, e in executors.items()
+    }
+    assert requests == {
+        "prepare": ("1", "2G"), "train": ("4", "16G"), "evaluate": ("2", "8G"),
+        "export": ("1", "4G"), "deploy": ("100m", "512M"),
+    }  # fmt: skip
 
 
 def test_gate_and_deploy_conditions(spec):
@@ -71,8 +85,14 @@ def test_gate_and_deploy_conditions(spec):
 
 def test_gpu_node_placement_is_in_the_platform_spec(compiled):
     train = compiled[1]["exec-train-op"]
-    assert train["tolerations"][0]["key"] == "nvidia.com/gpu"
-    assert "gpu_node_selector" in str(train["nodeSelector"])
+    assert train["tolerations"] == [
+        {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"}
+    ]
+    assert train["nodeSelector"] == {
+        "nodeSelectorJson": {"componentInputParameter": "gpu_node_selector"}
+    }
+    others = {name: conf for name, conf in compiled[1].items() if name != "exec-train-op"}
+    assert not any("tolerations" in c or "nodeSelector" in c for c in others.values())
 
 
 def test_gcs_secret_is_mounted_only_when_named(compiled, tmp_path):

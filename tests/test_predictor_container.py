@@ -71,6 +71,13 @@ def test_the_cgroup_cpu_limit_is_read_inside_the_container(served):
     assert threads[0]["intra_op_threads"] == 1
 
 
+def test_a_fractional_cpu_limit_is_read_inside_the_container(predictor_image, fixture_model):
+    # The cgroup reader (serving/internal/cpulimit) in a real container, not a test cgroup.
+    with ContainerPredictor(fixture_model, "model", image=predictor_image, cpus="1.5") as p:
+        threads = [r for r in _log_records(p.full_log()) if r.get("msg") == "threads"]
+    assert threads and threads[0]["cpu_limit"] == 1.5 and threads[0]["cpu_limited"] is True
+
+
 def test_it_runs_as_65532_and_only_tmp_is_writable(served):
     assert served.exec(PROBE, "id", "-u").stdout.strip() == "65532"
     denied = served.exec(PROBE, "touch", "/opt/predictor/written")

@@ -115,3 +115,15 @@ def test_fine_tuning_trains_only_the_top_of_a_pretrained_backbone(split_dir, tmp
 def test_device_plan(gpus, mixed, mirrored, text):
     plan = plan_for(gpus)
     assert (plan.mixed_precision, plan.mirrored, plan.describe()) == (mixed, mirrored, text)
+
+
+def test_resnet50_preprocessing_layer_is_keras_preprocess_input():
+    # The layer inside the serving graph must be exactly what ResNet50's ImageNet weights
+    # were trained with: keras.applications.resnet50.preprocess_input ("caffe" mode).
+    from components.train.model import CaffePreprocess
+
+    rng = np.random.default_rng(0)
+    pixels = rng.uniform(0, 255, size=(3, 7, 5, 3)).astype("float32")
+    ours = keras.ops.convert_to_numpy(CaffePreprocess()(pixels))
+    theirs = keras.applications.resnet50.preprocess_input(pixels.copy())
+    np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)

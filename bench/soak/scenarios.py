@@ -114,16 +114,26 @@ def bad_versions(models: SoakModels, workdir: Path) -> Figures:
             publish_version(corrupt, str(base), MODEL)  # version 2: complete but broken
             shutil.copytree(models.exports["B"], base / MODEL / "3")  # no _COMPLETE marker
             (base / MODEL / "4").mkdir()  # empty
-            time.sleep(3)
+            # Wait for the predictor to report the corrupt version, not for a fixed time;
+            # the deadline only catches a predictor that never does.
+            deadline = time.monotonic() + 60
             status = served_versions(predictor)
+            while not _load_error(status, "2") and time.monotonic() < deadline:
+                time.sleep(0.2)
+                status = served_versions(predictor)
         figures.rss_end_mb = rss_mb(predictor.process.pid)
     figures.requests_sent = load.result.sent
     figures.requests_failed = count_wrong(load.result.answers, models)
     still_one = status.get("1", {}).get("state") == "AVAILABLE"
-    reported = bool(status.get("2", {}).get("status", {}).get("error_message"))
+    reported = _load_error(status, "2")
     figures.faults_survived = 3 * still_one if figures.requests_failed == 0 else 0
     figures.notes = {"status": status, "corrupt_version_reported": reported}
     return figures
+
+
+def _load_error(status: dict, version: str) -> bool:
+    """Whether the predictor's status reports a load error for ``version``."""
+    return bool(status.get(version, {}).get("status", {}).get("error_message"))
 
 
 def store_goes_away(models: SoakModels, workdir: Path, emulator) -> Figures:

@@ -21,7 +21,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from components.deploy.rollout import rollout_status
-from components.deploy.smoke import SmokeTestError, smoke_test
+from components.deploy.smoke import SmokeTestError, load_smoke_case, smoke_test
 from components.errors import StepError
 
 VERSION_ENV = "PREDICTOR_MODEL_VERSION_POLICY"
@@ -74,7 +74,11 @@ def deploy_version(
     Raises:
         DeployError: the rollout or the smoke test failed; the Deployment was rolled back.
         StepError: the Deployment is missing or the service account may not read/patch it.
+        StorageError: the version is not published under ``model_base_uri`` (nothing
+            was changed).
     """
+    # The version must be published (with its smoke test) before anything is rolled out.
+    case = load_smoke_case(model_base_uri, model_name, version)
     apps = AppsV1Api(api_client or _default_client())
     current = _call(apps.read_namespaced_deployment, "get", deployment, namespace)
     previous = pinned_version(current, container)
@@ -88,7 +92,7 @@ def deploy_version(
     _call(apps.patch_namespaced_deployment, "patch", deployment, namespace, body=patch)
     try:
         wait_for_rollout(apps, deployment, namespace, timeout_s)
-        smoke_test(smoke_url, model_base_uri, model_name, version)
+        smoke_test(smoke_url, case, model_name, version)
     except (TimeoutError, SmokeTestError) as err:
         print(f"deploy: {err}; rolling back to version {previous}")
         rollback = [{"op": "replace", "path": "/spec/template", "value": template}]

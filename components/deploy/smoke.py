@@ -11,7 +11,9 @@ import json
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 
+from components.errors import StorageError
 from components.storage import open_store
 
 TOLERANCE = 1e-4
@@ -22,18 +24,35 @@ class SmokeTestError(Exception):
     """The deployed model did not answer the smoke test as exported."""
 
 
-def smoke_test(base_url: str, model_base_uri: str, model_name: str, version: int) -> None:
-    """Ask ``base_url`` to predict the version's smoke image; compare with the export's answer.
+@dataclass(frozen=True)
+class SmokeCase:
+    """A version's smoke image and the export's answer for it (``metadata.json``)."""
+
+    image: bytes
+    expected: dict
+
+
+def load_smoke_case(model_base_uri: str, model_name: str, version: int) -> SmokeCase:
+    """Read the version's smoke test from the store, before anything is rolled out.
 
     Raises:
-        SmokeTestError: no answer, an error status, or a different prediction.
+        StorageError: the version is not published there, or it has no smoke test.
     """
     store = open_store(model_base_uri)
     prefix = f"{model_name}/{version}"
     expected = json.loads(store.read_bytes(f"{prefix}/metadata.json")).get("smoke_test")
     if not expected:
-        raise SmokeTestError(f"{model_base_uri}/{prefix}/metadata.json has no smoke_test")
-    image = store.read_bytes(f"{prefix}/{expected['image']}")
+        raise StorageError(f"{model_base_uri}/{prefix}/metadata.json has no smoke_test")
+    return SmokeCase(store.read_bytes(f"{prefix}/{expected['image']}"), expected)
+
+
+def smoke_test(base_url: str, case: SmokeCase, model_name: str, version: int) -> None:
+    """Ask ``base_url`` to predict the version's smoke image; compare with the export's answer.
+
+    Raises:
+        SmokeTestError: no answer, an error status, or a different prediction.
+    """
+    image, expected = case.image, case.expected
     body = json.dumps({"instances": [{"b64": base64.b64encode(image).decode()}]}).encode()
     url = f"{base_url.rstrip('/')}/v1/models/{model_name}/versions/{version}:predict"
     got = _post(url, body)["predictions"][0]

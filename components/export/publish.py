@@ -10,6 +10,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from components.artifacts import require_files
 from components.export.savedmodel import export_savedmodel, verify_savedmodel
 from components.imaging import decode_batch
 from components.prepare.dataset import read_split
@@ -33,7 +34,9 @@ def export_and_publish(
     fingerprint and the code version.
     """
     model, classes, params = load_trained(model_dir)
-    stats = json.loads((Path(split_dir) / "stats.json").read_text())
+    stats = json.loads(
+        (require_files(split_dir, ["stats.json"], "prepare") / "stats.json").read_text()
+    )
     test_paths, _, _ = read_split(split_dir, "test")
     metadata = {
         "model_name": model_name,

@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from components.artifacts import require_files
 from components.errors import DataError
 from components.prepare.sources import LabelledFile, list_labelled_files
 from components.prepare.validate import image_problem, image_size
@@ -164,7 +165,7 @@ def _split(
 
 def read_split(split_dir: str | Path, split: str) -> tuple[list[str], list[int], list[str]]:
     """Read one split written by :func:`prepare_dataset`: (local paths, class ids, class names)."""
-    split_dir = Path(split_dir)
+    split_dir = require_files(split_dir, ["classes.txt", f"{split}.csv"], "prepare")
     classes = (split_dir / "classes.txt").read_text().split("\n")[:-1]
     index = {c: i for i, c in enumerate(classes)}
     with (split_dir / f"{split}.csv").open(newline="") as f:

@@ -14,6 +14,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from components.artifacts import require_files
 from components.errors import StepError
 from components.plots import plot_history
 from components.prepare.dataset import read_split
@@ -129,7 +130,7 @@ _LOSS = "sparse_categorical_crossentropy"
 
 def load_trained(model_dir: str | Path) -> tuple[keras.Model, list[str], TrainParams]:
     """Load what :func:`train_classifier` wrote: the best model, class names, parameters."""
-    model_dir = Path(model_dir)
+    model_dir = require_files(model_dir, [MODEL_FILE, "classes.txt", PARAMS_FILE], "train")
     model = keras.saving.load_model(model_dir / MODEL_FILE)
     classes = (model_dir / "classes.txt").read_text().split("\n")[:-1]
     params = TrainParams(**json.loads((model_dir / PARAMS_FILE).read_text()))
