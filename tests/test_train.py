@@ -11,6 +11,7 @@ import pytest
 
 from components.errors import StepError
 from components.export.publish import export_and_publish
+from components.train.callbacks import read_epoch_log
 from components.train.devices import plan_for
 from components.train.model import build_classifier
 from components.train.train import TrainParams, load_trained, train_classifier
@@ -127,3 +128,17 @@ def test_resnet50_preprocessing_layer_is_keras_preprocess_input():
     ours = keras.ops.convert_to_numpy(CaffePreprocess()(pixels))
     theirs = keras.applications.resnet50.preprocess_input(pixels.copy())
     np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
+
+
+def test_early_stopping_stops_when_validation_loss_stops_improving(split_dir, tmp_path):
+    # 9 images per class overfit within a few epochs; with patience 2 the run must end
+    # 2 epochs after its best one, long before the 60 it was allowed.
+    params = TrainParams(
+        backbone="small_cnn", weights="none", image_size=32, batch_size=8,
+        epochs=60, patience=2, learning_rate=3e-3,
+    )  # fmt: skip
+    result = train_classifier(split_dir, tmp_path, params)
+    losses = [r["val_loss"] for r in read_epoch_log(tmp_path / "epochs.jsonl")]
+    assert result.epochs_run == len(losses) < 60
+    assert result.epochs_run == result.best_epoch + 2
+    assert min(losses[result.best_epoch :]) >= losses[result.best_epoch - 1]
