@@ -3,7 +3,6 @@
 import base64
 import concurrent.futures
 import json
-import shutil
 import struct
 import subprocess
 import time
@@ -178,10 +177,30 @@ def _versions(p: LocalPredictor) -> dict[str, str]:
     return {v["version"]: v["state"] for v in body["model_version_status"]}
 
 
+@pytest.fixture(scope="module")
+def two_models(tmp_path_factory):
+    """Models A and B: the same signature, different weights (bench/soak/models.py)."""
+    from bench.soak.models import build
+
+    return build(tmp_path_factory.mktemp("ab"))
+
+
+def _answer(p: LocalPredictor, models) -> tuple[str, str | None]:
+    """(the version the v2 response names, the model whose exact answer it is: A, B or None)."""
+    probe = json.loads(models.body)["instances"][0]["b64"]
+    body = {"inputs": [{"name": "image_bytes", "datatype": "BYTES", "shape": [1], "data": [probe]}]}
+    status, reply = p.request("POST", f"/v2/models/{MODEL}/infer", json.dumps(body).encode())
+    assert status == 200, reply
+    (probabilities,) = [o for o in reply["outputs"] if o["name"] == "probabilities"]
+    answer = json.dumps({"predictions": [{"probabilities": probabilities["data"]}]}).encode()
+    return reply["model_version"], models.which(answer)
+
+
 @pytest.mark.parametrize("store", ["local", "gcs"])
-def test_new_published_version_is_picked_up(
-    store, fixture_model, predictor_binary, tmp_path, request
-):
+def test_new_published_version_is_picked_up(store, two_models, predictor_binary, tmp_path, request):
+    # Version 1 is model A, version 2 model B: an answer is checked against the exact
+    # weights of the version that claims it. No request is in flight across the swap
+    # (they are sequential), so once version 1 is reported END none may come from it.
     if store == "gcs":
         gcs = request.getfixturevalue("gcs")
         bucket = f"models-{uuid.uuid4().hex[:8]}"
@@ -189,18 +208,17 @@ def test_new_published_version_is_picked_up(
         base = f"gs://{bucket}/zoo"
     else:
         base = str(tmp_path / "zoo")
-    export = tmp_path / "export"
-    shutil.copytree(fixture_model / "1", export, ignore=shutil.ignore_patterns("_COMPLETE"))
-    assert publish_version(export, base, MODEL).version == 1
+    assert publish_version(two_models.exports["A"], base, MODEL).version == 1
     args = ("--poll-interval=200ms",)
     log = tmp_path / "log"
     with LocalPredictor(
         f"{base}/{MODEL}", MODEL, binary=predictor_binary, extra_args=args, log_path=log
     ) as p:
         assert _versions(p) == {"1": "AVAILABLE"}
-        assert publish_version(export, base, MODEL).version == 2
+        assert _answer(p, two_models) == ("1", "A")
+        assert publish_version(two_models.exports["B"], base, MODEL).version == 2
         _wait_for(lambda: _versions(p) == {"2": "AVAILABLE", "1": "END"})
-        image = (fixture_model / "images" / "image0.png").read_bytes()
-        assert len(p.predict([image])) == 1
+        for _ in range(5):
+            assert _answer(p, two_models) == ("2", "B")
         status, meta = p.request("GET", f"/v2/models/{MODEL}")
         assert status == 200 and meta["versions"] == ["2"]
