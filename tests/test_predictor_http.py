@@ -186,14 +186,10 @@ def two_models(tmp_path_factory):
 
 
 def _answer(p: LocalPredictor, models) -> tuple[str, str | None]:
-    """(the version the v2 response names, the model whose exact answer it is: A, B or None)."""
-    probe = json.loads(models.body)["instances"][0]["b64"]
-    body = {"inputs": [{"name": "image_bytes", "datatype": "BYTES", "shape": [1], "data": [probe]}]}
-    status, reply = p.request("POST", f"/v2/models/{MODEL}/infer", json.dumps(body).encode())
+    """(the version the v2 answer names, the model whose exact output it is: A, B or None)."""
+    status, reply = p.request("POST", f"/v2/models/{MODEL}/infer", models.v2_body)
     assert status == 200, reply
-    (probabilities,) = [o for o in reply["outputs"] if o["name"] == "probabilities"]
-    answer = json.dumps({"predictions": [{"probabilities": probabilities["data"]}]}).encode()
-    return reply["model_version"], models.which(answer)
+    return reply["model_version"], models.which(json.dumps(reply).encode())
 
 
 @pytest.mark.parametrize("store", ["local", "gcs"])

@@ -1,7 +1,8 @@
 """Two distinguishable models and a probe image: every answer must match one of them exactly.
 
 Versions alternate between model A and model B, so an answer that equals
-neither (a half-loaded or mixed version) would show.
+neither (a half-loaded or mixed version), or the other one than the version it
+names (a stale or mislabelled one), would show.
 """
 
 import base64
@@ -24,16 +25,33 @@ class SoakModels:
     exports: dict[str, Path]  # "A"/"B" -> exported SavedModel directory
     expected: dict[str, list[float]]  # "A"/"B" -> probabilities for the probe image
     body: bytes  # TF Serving predict request with the probe image
+    v2_body: bytes  # the same image as a KServe v2 infer request (its answers name a version)
 
     def which(self, answer_body: bytes, atol: float = 1e-5) -> str | None:
-        """ "A" or "B" when the predict answer is exactly that model's, else None."""
-        try:
-            got = json.loads(answer_body)["predictions"][0]["probabilities"]
-        except (ValueError, KeyError, IndexError, TypeError):
-            return None
+        """ "A" or "B" when the answer (TF Serving or v2) is exactly that model's, else None."""
+        got = _probabilities(answer_body)
         for name, want in self.expected.items():
-            if np.allclose(got, want, atol=atol, rtol=0):
+            if got is not None and np.allclose(got, want, atol=atol, rtol=0):
                 return name
+        return None
+
+
+def answered_version(answer_body: bytes) -> int | None:
+    """The model version a v2 infer answer names, or None."""
+    try:
+        return int(json.loads(answer_body)["model_version"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _probabilities(answer_body: bytes) -> list[float] | None:
+    try:
+        reply = json.loads(answer_body)
+        if "predictions" in reply:
+            return reply["predictions"][0]["probabilities"]
+        (output,) = [o for o in reply["outputs"] if o["name"] == "probabilities"]
+        return output["data"]
+    except (ValueError, KeyError, IndexError, TypeError):
         return None
 
 
@@ -54,8 +72,11 @@ def build(workdir: Path) -> SoakModels:
         exports[name] = out
         pixels = decode_batch(np.array([probe], dtype=object), IMAGE_SIZE)
         expected[name] = [float(p) for p in model.predict(pixels, verbose=0)[0]]
-    body = json.dumps({"instances": [{"b64": base64.b64encode(probe).decode()}]}).encode()
-    return SoakModels(exports, expected, body)
+    b64 = base64.b64encode(probe).decode()
+    body = json.dumps({"instances": [{"b64": b64}]}).encode()
+    tensor = {"name": "image_bytes", "datatype": "BYTES", "shape": [1], "data": [b64]}
+    v2_body = json.dumps({"inputs": [tensor], "outputs": [{"name": "probabilities"}]}).encode()
+    return SoakModels(exports, expected, body, v2_body)
 
 
 def corrupt_copy(export: Path, into: Path) -> Path:

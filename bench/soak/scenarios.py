@@ -15,13 +15,14 @@ from pathlib import Path
 
 from bench.procstats import status_kib
 from bench.soak.load import SteadyLoad, send
-from bench.soak.models import SoakModels, corrupt_copy
+from bench.soak.models import SoakModels, answered_version, corrupt_copy
 from components.storage import publish_version
 from pipelines.predictor_process import LocalPredictor
 
 MODEL = "soak"
 POLL = "300ms"
 PREDICT = f"/v1/models/{MODEL}:predict"
+V2_INFER = f"/v2/models/{MODEL}/infer"
 RACE_S = 0.02
 
 
@@ -67,8 +68,9 @@ def is_available(predictor: LocalPredictor, version: int) -> bool:
     return served_versions(predictor).get(str(version), {}).get("state") == "AVAILABLE"
 
 
-def count_wrong(answers, models: SoakModels) -> int:
-    return sum(1 for a in answers if a.status != 200 or models.which(a.body) is None)
+def count_wrong(answers, models: SoakModels, allowed: tuple[str, ...] = ("A",)) -> int:
+    """Answers that are not a 200 with exactly the output of one of the ``allowed`` models."""
+    return sum(1 for a in answers if a.status != 200 or models.which(a.body) not in allowed)
 
 
 def _predictor(base: Path | str, workdir: Path, *extra: str, poll: bool = False) -> LocalPredictor:
@@ -80,25 +82,44 @@ def _predictor(base: Path | str, workdir: Path, *extra: str, poll: bool = False)
 
 
 def new_versions(models: SoakModels, workdir: Path, count: int, every_s: float) -> Figures:
-    """Publish ``count`` versions (alternating models A and B) while serving."""
+    """Publish ``count`` versions (alternating models B and A) while serving.
+
+    The load asks the v2 endpoint, whose answers name the version that computed them:
+    each must be exactly that version's model. Once a version is reported AVAILABLE, a
+    request started later must come from it or a newer one; requests started before
+    (in flight across the swap) may still come from the old one.
+    """
     base = workdir / "versions"
-    publish_version(models.exports["A"], str(base), MODEL)
+    model_of = {publish_version(models.exports["A"], str(base), MODEL).version: "A"}
     figures = Figures("new versions while serving")
+    reported_at: dict[int, float] = {}  # version -> when its status first read AVAILABLE
     with _predictor(base / MODEL, workdir, poll=True) as predictor:
         figures.rss_start_mb = rss_mb(predictor.process.pid)
-        picked_up = 0
-        with SteadyLoad(predictor.url, PREDICT, models.body) as load:
+        with SteadyLoad(predictor.url, V2_INFER, models.v2_body) as load:
             for i in range(count):
-                version = publish_version(models.exports["BA"[i % 2]], str(base), MODEL).version
-                picked_up += wait_for(lambda v=version: is_available(predictor, v), 30)
+                name = "BA"[i % 2]
+                version = publish_version(models.exports[name], str(base), MODEL).version
+                model_of[version] = name
+                if wait_for(lambda v=version: is_available(predictor, v), 30):
+                    reported_at[version] = time.monotonic()
                 time.sleep(every_s)
         figures.rss_end_mb = rss_mb(predictor.process.pid)
-    figures.requests_sent = load.result.sent
-    figures.requests_failed = count_wrong(load.result.answers, models)
-    figures.faults_injected, figures.faults_survived = count, picked_up  # version swaps
-    seen = {models.which(a.body) for a in load.result.answers}
-    figures.notes = {"versions_published": count, "versions_served": picked_up,
-                     "models_seen_in_answers": sorted(s for s in seen if s)}  # fmt: skip
+    answers = load.result.answers
+    wrong = [a for a in answers if a.status != 200 or
+             models.which(a.body) != model_of.get(answered_version(a.body) or 0)]  # fmt: skip
+    stale = [
+        a for a in answers if a.status == 200 and (answered_version(a.body) or 0) < max(
+            (v for v, t in reported_at.items() if t <= a.started), default=0)
+    ]  # fmt: skip
+    figures.requests_sent = len(answers)
+    figures.requests_failed = len(wrong) + len(stale)
+    figures.faults_injected, figures.faults_survived = count, len(reported_at)  # version swaps
+    served = Counter(str(answered_version(a.body)) for a in answers if a.status == 200)
+    figures.notes = {"versions_published": count, "versions_served": len(reported_at),
+                     "models_seen_in_answers": sorted({model_of[int(v)] for v in served}),
+                     "answers_per_version": dict(sorted(served.items(), key=lambda kv: int(kv[0]))),
+                     "wrong_for_their_version": len(wrong),
+                     "stale_after_swap_reported": len(stale)}  # fmt: skip
     return figures
 
 
@@ -153,7 +174,7 @@ def store_goes_away(models: SoakModels, workdir: Path, emulator) -> Figures:
             recovered = wait_for(lambda: is_available(predictor, version), 30)
         figures.rss_end_mb = rss_mb(predictor.process.pid)
     figures.requests_sent = load.result.sent
-    figures.requests_failed = count_wrong(load.result.answers, models)
+    figures.requests_failed = count_wrong(load.result.answers, models, allowed=("A", "B"))
     figures.faults_survived = int(ready_while_down and recovered and not figures.requests_failed)
     figures.notes = {"ready_while_store_down": ready_while_down, "new_version_after": recovered}
     return figures
@@ -216,7 +237,7 @@ def overload(models: SoakModels, workdir: Path, seconds: float, clients: int = 6
         figures.rss_end_mb = max(peak)
     answers = load.result.answers
     shed = [a for a in answers if a.status in (429, 503)]
-    wrong = [a for a in answers if a.status == 200 and models.which(a.body) is None]
+    wrong = [a for a in answers if a.status == 200 and models.which(a.body) != "A"]
     other = [a for a in answers if a.status not in (200, 429, 503)]
     figures.requests_sent = len(answers)
     figures.requests_failed = len(wrong) + len(other) + sum(1 for a in shed if not a.retry_after)
