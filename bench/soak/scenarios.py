@@ -249,29 +249,37 @@ def overload(models: SoakModels, workdir: Path, seconds: float, clients: int = 6
 
 
 def hostile_inputs(models: SoakModels, workdir: Path, mutations: int) -> Figures:
-    """Every malformed request, plus random mutations of a valid one: 4xx, never 5xx."""
+    """The catalogue of malformed requests must each get a 4xx; random mutations of a valid
+    one a 4xx, or a 200 with exactly model A's answer when the mutation left it valid."""
     base = workdir / "hostile"
     publish_version(models.exports["A"], str(base), MODEL)
     figures = Figures("hostile inputs")
-    corpus = malformed_requests(models.body) + mutated(models.body, mutations)
+    catalogue, mutants = malformed_requests(models.body), mutated(models.body, mutations)
     statuses: dict[int, int] = {}
+    failed = still_valid = 0
     with _predictor(base / MODEL, workdir) as predictor:
         figures.rss_start_mb = rss_mb(predictor.process.pid)
         host = predictor.url.removeprefix("http://")
         conn = http.client.HTTPConnection(host, timeout=30)
-        for path, body in corpus:
+        for kind, (path, body) in [("catalogue", c) for c in catalogue] + [
+            ("mutant", m) for m in mutants
+        ]:
             answer, conn = send(conn, host, path, body)
             statuses[answer.status] = statuses.get(answer.status, 0) + 1
             if 400 <= answer.status < 500:
                 figures.bad_inputs_4xx += 1
+            elif kind == "mutant" and answer.status == 200 and models.which(answer.body) == "A":
+                still_valid += 1
+            else:
+                failed += 1
         alive = predictor.process.poll() is None and _ready(predictor.url)
         figures.rss_end_mb = rss_mb(predictor.process.pid)
-    figures.bad_inputs_tried = len(corpus)
-    still_valid = statuses.get(200, 0)  # a mutation may leave the request valid
-    figures.requests_sent = len(corpus)
-    figures.requests_failed = len(corpus) - figures.bad_inputs_4xx - still_valid
+    figures.bad_inputs_tried = len(catalogue) + len(mutants)
+    figures.requests_sent = figures.bad_inputs_tried
+    figures.requests_failed = failed
     figures.notes = {"statuses": {str(k): v for k, v in sorted(statuses.items())},
-                     "mutations_still_valid": still_valid, "server_alive": alive}  # fmt: skip
+                     "catalogue": len(catalogue), "mutations_still_valid": still_valid,
+                     "server_alive": alive}  # fmt: skip
     return figures
 
 
