@@ -2,8 +2,10 @@ package model
 
 import (
 	"context"
+	"errors"
 	"math"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"testing"
@@ -143,29 +145,54 @@ func TestConcurrentPredict(t *testing.T) {
 	wg.Wait()
 }
 
+// TestCloseWaitsAndRejects: Close waits for a run already in flight, which
+// then returns its real outputs; calls after Close are rejected as unavailable.
 func TestCloseWaitsAndRejects(t *testing.T) {
 	m, dir := loadFixture(t)
 	exp := testmodel.Load(t, dir)
-	var img []byte
+	var name string
 	for n := range exp.Images {
-		img = testmodel.Image(t, dir, n)
+		name = n
 		break
 	}
-	var wg sync.WaitGroup
-	for i := 0; i < 4; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := m.Predict(context.Background(), images(img))
-			if err != nil && serving.ErrorCode(err) != serving.Unavailable {
-				t.Errorf("Predict during Close: %v", err)
-			}
-		}()
+	img := testmodel.Image(t, dir, name)
+	batch := make([][]byte, 256) // a run long enough to be caught in flight
+	for i := range batch {
+		batch[i] = img
 	}
+	type result struct {
+		out map[string]*serving.Tensor
+		err error
+	}
+	inFlight := make(chan result, 1)
+	go func() {
+		out, err := m.Predict(context.Background(), images(batch...))
+		inFlight <- result{out, err}
+	}()
+	// A run holds the read lock: wait until one does (TryLock fails), then Close.
+	for m.mu.TryLock() {
+		m.mu.Unlock()
+		runtime.Gosched()
+	}
+	// Had Close not waited, it would free the session under the run: an error
+	// or a crash, not the run's real outputs.
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
-	wg.Wait()
+	r := <-inFlight
+	if r.err != nil {
+		t.Fatalf("the run in flight during Close failed: %v", r.err)
+	}
+	probs := r.out["probabilities"]
+	want := exp.Images[name].Probabilities
+	if probs == nil || len(probs.Float32) != len(batch)*len(want) {
+		t.Fatalf("the run in flight returned %+v", probs)
+	}
+	for i, w := range want {
+		if got := probs.Float32[(len(batch)-1)*len(want)+i]; math.Abs(float64(got)-w) > 1e-5 {
+			t.Errorf("last row, class %d: %v, want %v", i, got, w)
+		}
+	}
 	if _, err := m.Predict(context.Background(), images(img)); serving.ErrorCode(err) != serving.Unavailable {
 		t.Errorf("Predict after Close = %v, want unavailable", err)
 	}
@@ -174,12 +201,23 @@ func TestCloseWaitsAndRejects(t *testing.T) {
 	}
 }
 
+// TestPredictCanceledContext: a canceled context stops a valid request before
+// its run, with the context's error.
 func TestPredictCanceledContext(t *testing.T) {
-	m, _ := loadFixture(t)
+	m, dir := loadFixture(t)
+	exp := testmodel.Load(t, dir)
+	var img []byte
+	for n := range exp.Images {
+		img = testmodel.Image(t, dir, n)
+		break
+	}
+	if _, err := m.Predict(context.Background(), images(img)); err != nil {
+		t.Fatalf("the same request with a live context: %v", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := m.Predict(ctx, images([]byte("x"))); err == nil {
-		t.Fatal("Predict with canceled context succeeded")
+	if _, err := m.Predict(ctx, images(img)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Predict with a canceled context = %v, want context.Canceled", err)
 	}
 }
 
