@@ -226,13 +226,59 @@ func TestCanceledRequestLeavesTheQueue(t *testing.T) {
 	}
 }
 
+// TestTimeoutRunsAPartialBatch: while another run is in flight a partial
+// batch waits for company, but only for Timeout: then it runs as it is, with
+// the other run still going (a second worker is free).
 func TestTimeoutRunsAPartialBatch(t *testing.T) {
-	m := &echoModel{}
-	b := New(m, Options{MaxBatchSize: 8, Timeout: 20 * time.Millisecond})
+	m := &echoModel{gate: make(chan struct{}), started: make(chan struct{}, 10)}
+	b := New(m, Options{MaxBatchSize: 8, Timeout: 20 * time.Millisecond, Workers: 2})
 	defer b.Close()
-	out, err := b.Predict(context.Background(), xs(4))
-	if err != nil || out["y"].Int64[0] != 40 {
-		t.Fatalf("Predict = %v, %v", out, err)
+	holdWorker(b, m) // run 1 in flight until the gate opens
+	got := make(chan reply, 1)
+	go func() {
+		out, err := b.Predict(context.Background(), xs(4))
+		r := reply{err: err}
+		if err == nil {
+			r.out = out["y"].Int64
+		}
+		got <- r
+	}()
+	select {
+	case <-m.started: // run 2 started while run 1 is still held: the timeout fired
+	case <-time.After(5 * time.Second): // only catches a hang
+		t.Fatal("the partial batch never ran while another run was in flight")
+	}
+	close(m.gate)
+	if r := <-got; r.err != nil || !slices.Equal(r.out, []int64{40}) {
+		t.Fatalf("Predict = %v, %v", r.out, r.err)
+	}
+	if runs := m.runs(); len(runs) != 2 || !slices.Equal(runs[1], []int64{4}) {
+		t.Errorf("runs = %v, want the held batch then [4] alone", runs)
+	}
+}
+
+// TestRunEndWakesAWaitingBatch: a request that waits for company because a
+// run is in flight must run as soon as that run ends, not after Timeout
+// (regression: the collector was not woken when a run ended).
+func TestRunEndWakesAWaitingBatch(t *testing.T) {
+	m := &echoModel{gate: make(chan struct{}), started: make(chan struct{}, 10)}
+	b := New(m, Options{MaxBatchSize: 8, Timeout: time.Hour, Workers: 2})
+	defer b.Close()
+	holdWorker(b, m) // runs 1 and 2 hold both workers
+	holdWorker(b, m)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // only catches a hang
+	defer cancel()
+	wait := make(chan error, 1)
+	go func() {
+		_, err := b.Predict(ctx, xs(4))
+		wait <- err
+	}()
+	waitFor(t, func() bool { return b.QueueLen() == 1 }) // queued behind the held runs
+	m.gate <- struct{}{}                                 // run 1 ends: the request is taken...
+	waitFor(t, func() bool { return b.QueueLen() == 0 }) // ...and waits, as run 2 is in flight
+	close(m.gate)                                        // run 2 ends: nothing else is in flight
+	if err := <-wait; err != nil {
+		t.Fatalf("the waiting request after the last run ended: %v (waited for Timeout?)", err)
 	}
 }
 
