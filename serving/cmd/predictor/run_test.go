@@ -207,9 +207,10 @@ func TestEndToEnd(t *testing.T) {
 		if err := json.Unmarshal(b[:n], &header); err != nil {
 			t.Fatal(err)
 		}
-		off := n
+		off, checked := n, false
 		for _, o := range header.Outputs {
 			if o.Name == "probabilities" {
+				checked = true
 				var got []float64
 				for i := 0; i < o.Parameters.Size; i += 4 {
 					bits := uint32(b[off+i]) | uint32(b[off+i+1])<<8 | uint32(b[off+i+2])<<16 | uint32(b[off+i+3])<<24
@@ -220,6 +221,9 @@ func TestEndToEnd(t *testing.T) {
 				}
 			}
 			off += o.Parameters.Size
+		}
+		if !checked {
+			t.Errorf("no probabilities output in %s", b[:n])
 		}
 		if off != len(b) {
 			t.Errorf("binary outputs take %d bytes, the body has %d", off-n, len(b)-n)
@@ -323,11 +327,34 @@ func TestVersionsArePickedUp(t *testing.T) {
 		t.Errorf("metadata while v2 is corrupt = %s, want version 1 serving", resp)
 	}
 
-	versionDir(t, fixture, base, 3)
+	// Version 3 is another model (other weights): once version 1 is reported
+	// END, every answer must name version 3 and be exactly the variant's.
+	exp := testmodel.Load(t, fixture)
+	if err := os.Symlink(filepath.Join(fixture, "variant", "1"), filepath.Join(base, "3")); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "version 3 to replace version 1", func() bool {
 		_, resp := get(t, url+"/v1/models/imgclf")
 		return strings.Contains(resp, `{"version":"3","state":"AVAILABLE"`) && strings.Contains(resp, `{"version":"1","state":"END"`)
 	})
+	img := base64.StdEncoding.EncodeToString(testmodel.Image(t, fixture, "image0.png"))
+	body := `{"inputs":[{"name":"image_bytes","datatype":"BYTES","shape":[1],"data":["` + img + `"]}],"outputs":[{"name":"probabilities"}]}`
+	for range 3 {
+		status, resp := post(t, url+"/v2/models/imgclf/infer", "application/json", []byte(body))
+		var got struct {
+			Version string `json:"model_version"`
+			Outputs []struct {
+				Data []float64 `json:"data"`
+			} `json:"outputs"`
+		}
+		if err := json.Unmarshal([]byte(resp), &got); status != 200 || err != nil || len(got.Outputs) != 1 {
+			t.Fatalf("infer after the swap = %d %s", status, resp)
+		}
+		if got.Version != "3" || !closeTo(got.Outputs[0].Data, exp.Variant["image0.png"].Probabilities) {
+			t.Errorf("after the swap: version %s answered %v; version 3 (the variant) gives %v, version 1 gives %v",
+				got.Version, got.Outputs[0].Data, exp.Variant["image0.png"].Probabilities, exp.Images["image0.png"].Probabilities)
+		}
+	}
 }
 
 func TestRunWithMissingBasePath(t *testing.T) {

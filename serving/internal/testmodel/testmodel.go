@@ -10,9 +10,12 @@ import (
 	"testing"
 )
 
-// Expected is expected.json: Keras's own predictions for each fixture image.
+// Expected is expected.json: Keras's own predictions for each fixture image,
+// from the model in 1/ (Images) and from the one in variant/1/ (Variant: the
+// same signature, other weights).
 type Expected struct {
-	Images map[string]Prediction `json:"images"`
+	Images  map[string]Prediction `json:"images"`
+	Variant map[string]Prediction `json:"variant"`
 }
 
 // Prediction is one image's expected outputs.
