@@ -142,3 +142,66 @@ def test_early_stopping_stops_when_validation_loss_stops_improving(split_dir, tm
     assert result.epochs_run == len(losses) < 60
     assert result.epochs_run == result.best_epoch + 2
     assert min(losses[result.best_epoch :]) >= losses[result.best_epoch - 1]
+
+
+def test_resnet50_fine_tuning_trains_exactly_the_top_layers_but_no_batchnorm(tmp_path):
+    # What the train step's phase 2 does (unfreeze_top, then fit), on ResNet50 loaded
+    # from a weights file: after a training step exactly the top layers with weights
+    # changed, except BatchNorm, whose weights and moving statistics stay as loaded.
+    from components.train.model import unfreeze_top
+
+    _, pretrained = build_classifier("resnet50", 2, 32, "none")
+    weights = tmp_path / "resnet50.weights.h5"
+    pretrained.save_weights(weights)
+    model, base = build_classifier("resnet50", 2, 32, str(weights))
+    top = 12
+    unfreeze_top(base, top)
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    model.train_on_batch(rng.uniform(0, 255, (8, 32, 32, 3)), rng.integers(0, 2, 8))
+    changed = {
+        layer.name: any(
+            not np.array_equal(a.numpy(), b.numpy())
+            for a, b in zip(layer.weights, original.weights, strict=True)
+        )
+        for layer, original in zip(base.layers, pretrained.layers, strict=True)
+        if layer.weights
+    }
+    top_names = {layer.name for layer in base.layers[-top:]}
+    batchnorm = {x.name for x in base.layers if isinstance(x, keras.layers.BatchNormalization)}
+    assert {n for n, c in changed.items() if c} == {
+        n for n in changed if n in top_names
+    } - batchnorm
+    assert top_names & batchnorm  # the top does hold BatchNorm layers, which stayed put
+
+
+def test_resnet50_with_a_weights_file_trains_both_phases_and_serves_from_go(
+    split_dir, tmp_path, predictor_binary
+):
+    # The pipeline's default path (ResNet50, pretrained weights, fine-tuning) end to end
+    # at 32 px: a weights file saved here stands in for ImageNet's (no download here).
+    from components.imaging import decode_batch
+    from pipelines.predictor_process import LocalPredictor
+
+    _, pretrained = build_classifier("resnet50", 2, 32, "none")
+    weights = tmp_path / "resnet50.weights.h5"
+    pretrained.save_weights(weights)
+    params = TrainParams(
+        backbone="resnet50", weights=str(weights), image_size=32, batch_size=8, epochs=2,
+        patience=3, fine_tune_layers=12, fine_tune_epochs=1,
+    )  # fmt: skip
+    train_classifier(split_dir, tmp_path / "out", params)
+    assert [r["phase"] for r in _log(tmp_path / "out")] == ["head", "head", "fine_tune"]
+
+    model, classes, _ = load_trained(tmp_path / "out")
+    published = export_and_publish(
+        tmp_path / "out", split_dir, str(tmp_path / "models"), "r50", {"passed": True}
+    )
+    assert published.version == 1
+    images = sorted((split_dir / "images").glob("*/*"))[:6]
+    encoded = [p.read_bytes() for p in images]
+    expected = model.predict(decode_batch(np.array(encoded, dtype=object), 32), verbose=0)
+    with LocalPredictor(tmp_path / "models" / "r50", "r50", binary=predictor_binary) as p:
+        served = p.predict(encoded)
+    np.testing.assert_allclose([s["probabilities"] for s in served], expected, atol=1e-5, rtol=0)
+    assert [s["label"] for s in served] == [classes[i] for i in expected.argmax(axis=1)]
