@@ -181,7 +181,7 @@ def store_goes_away(models: SoakModels, workdir: Path, emulator) -> Figures:
 
 
 def sigterm_mid_load(models: SoakModels, workdir: Path, grace_s: float = 10) -> Figures:
-    """SIGTERM under load: what was sent before it completes; exit 0 (the time it took is reported)."""
+    """SIGTERM under load: what was sent before it completes; exit 0 (time to exit reported)."""
     base = workdir / "sigterm"
     publish_version(models.exports["A"], str(base), MODEL)
     figures = Figures("SIGTERM mid-load", faults_injected=1)
