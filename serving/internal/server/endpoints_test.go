@@ -10,10 +10,13 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -165,28 +168,118 @@ func TestV2Binary(t *testing.T) {
 
 // TestV2ClientCaptures replays bodies captured from tritonclient and the
 // kserve client (testdata/v2clients).
+// TestV2ClientCaptures replays requests captured from tritonclient and the
+// kserve client (one PNG each) and decodes the whole answer, JSON or binary:
+// the request id echoed, every output with its datatype, shape and the fake
+// model's values for a PNG.
 func TestV2ClientCaptures(t *testing.T) {
 	_, url := testServer(t, newImageModel(), Options{})
 	for file, headerLen := range map[string]string{"tritonclient_binary.bin": "146", "tritonclient_json.bin": "",
 		"kserve_json.bin": "", "kserve_binary.bin": "166"} {
-		body, err := os.ReadFile(filepath.Join("testdata", "v2clients", file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, _ := http.NewRequest("POST", url+"/v2/models/imgclf/infer", bytes.NewReader(body))
-		if headerLen != "" {
-			req.Header.Set(headerLengthHeader, headerLen)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || !bytes.Contains(b, []byte(`"name":"label"`)) {
-			t.Errorf("%s: %d %s", file, resp.StatusCode, b)
+		t.Run(file, func(t *testing.T) {
+			body, err := os.ReadFile(filepath.Join("testdata", "v2clients", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sent struct {
+				ID string `json:"id"`
+			}
+			n := len(body)
+			if headerLen != "" {
+				n, _ = strconv.Atoi(headerLen)
+			}
+			if err := json.Unmarshal(body[:n], &sent); err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest("POST", url+"/v2/models/imgclf/infer", bytes.NewReader(body))
+			if headerLen != "" {
+				req.Header.Set(headerLengthHeader, headerLen)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("%d %s", resp.StatusCode, b)
+			}
+			id, outputs := decodeV2Answer(t, b, resp.Header.Get(headerLengthHeader))
+			if id != sent.ID {
+				t.Errorf("id %q, the request's is %q", id, sent.ID)
+			}
+			want := map[string]string{
+				"probabilities": "FP32 [1 2] [0.1 0.9]",
+				"class_id":      "INT64 [1] [1]",
+				"label":         "BYTES [1] [png]",
+			}
+			if !reflect.DeepEqual(outputs, want) {
+				t.Errorf("outputs %v, want %v", outputs, want)
+			}
+		})
+	}
+}
+
+// decodeV2Answer reads a v2 infer answer, with or without the binary tensor
+// extension, into its id and "DATATYPE [shape] [values]" per output.
+func decodeV2Answer(t *testing.T, b []byte, headerLen string) (string, map[string]string) {
+	t.Helper()
+	n := len(b)
+	if headerLen != "" {
+		n, _ = strconv.Atoi(headerLen)
+	}
+	var header struct {
+		ID      string `json:"id"`
+		Outputs []struct {
+			Name, Datatype string
+			Shape          []int
+			Data           []any
+			Parameters     struct {
+				Size int `json:"binary_data_size"`
+			}
 		}
 	}
+	if err := json.Unmarshal(b[:n], &header); err != nil {
+		t.Fatalf("answer header: %v: %s", err, b[:n])
+	}
+	out, rest := map[string]string{}, b[n:]
+	for _, o := range header.Outputs {
+		values := o.Data
+		if o.Parameters.Size > 0 {
+			raw := rest[:o.Parameters.Size]
+			rest = rest[o.Parameters.Size:]
+			values = nil
+			for len(raw) > 0 {
+				switch o.Datatype {
+				case "FP32":
+					values = append(values, float64(math.Float32frombits(binary.LittleEndian.Uint32(raw))))
+					raw = raw[4:]
+				case "INT64":
+					values = append(values, float64(int64(binary.LittleEndian.Uint64(raw))))
+					raw = raw[8:]
+				case "BYTES":
+					size := binary.LittleEndian.Uint32(raw)
+					values = append(values, string(raw[4:4+size]))
+					raw = raw[4+size:]
+				default:
+					t.Fatalf("output %s: datatype %s", o.Name, o.Datatype)
+				}
+			}
+		}
+		var text []string
+		for _, v := range values {
+			if f, ok := v.(float64); ok {
+				text = append(text, strconv.FormatFloat(float64(float32(f)), 'g', -1, 32))
+			} else {
+				text = append(text, fmt.Sprint(v))
+			}
+		}
+		out[o.Name] = fmt.Sprintf("%s %v [%s]", o.Datatype, o.Shape, strings.Join(text, " "))
+	}
+	if len(rest) != 0 {
+		t.Errorf("%d bytes after the last binary output", len(rest))
+	}
+	return header.ID, out
 }
 
 func TestClassify(t *testing.T) {
