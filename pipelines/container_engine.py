@@ -8,6 +8,7 @@ its own for as long as the run lasts.
 """
 
 import contextlib
+import functools
 import os
 import subprocess
 import tempfile
@@ -26,8 +27,10 @@ class EngineError(StepError):
     """No container engine can run here, an image is missing, or the engine failed."""
 
 
+@functools.cache
 def engine() -> str:
-    """``podman`` or ``docker``: the engine ``make images`` uses here."""
+    """``podman`` or ``docker``: the engine ``make images`` uses here (decided once: the
+    script asks the engine itself, which costs half a second)."""
     proc = subprocess.run(["bash", str(ENGINE_SCRIPT)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise EngineError(proc.stderr.strip() or f"{ENGINE_SCRIPT} failed")

@@ -80,7 +80,7 @@ class ContainerPredictor(PredictorClient):
         return container_engine.cli("exec", self.name, *command, check=False)
 
     def log(self) -> str:
-        return (self._log if self._exit is not None else self._read_log())[-2000:]
+        return self.full_log()[-2000:]
 
     def full_log(self) -> str:
         """Everything it wrote, stdout and stderr."""

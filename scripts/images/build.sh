@@ -47,15 +47,15 @@ declared_args() {  # dockerfile args...: the --build-arg pairs it declares an AR
   printf '%s\n' "${out[@]}"
 }
 
-for name in "${@:-predictor trainer}"; do
-  for image in $name; do
-    tag=$IMAGE_PREFIX/$image:$IMAGE_TAG
-    dockerfile=Dockerfiles/$image.Dockerfile
-    echo "==> building $tag with $ENGINE ($dockerfile, $IMAGE_BASES bases)"
-    mapfile -t args < <(declared_args "$dockerfile" "${base_args[@]}" "${network_args[@]}")
-    start=$SECONDS
-    "$ENGINE" build --file "$dockerfile" --tag "$tag" "${args[@]}" .
-    size=$("$ENGINE" image inspect --format '{{.Size}}' "$tag")
-    echo "==> $tag: $((size / 1000000)) MB uncompressed, built in $((SECONDS - start)) s"
-  done
+images=("$@")
+[ ${#images[@]} -gt 0 ] || images=(predictor trainer)
+for image in "${images[@]}"; do
+  tag=$IMAGE_PREFIX/$image:$IMAGE_TAG
+  dockerfile=Dockerfiles/$image.Dockerfile
+  echo "==> building $tag with $ENGINE ($dockerfile, $IMAGE_BASES bases)"
+  mapfile -t args < <(declared_args "$dockerfile" "${base_args[@]}" "${network_args[@]}")
+  start=$SECONDS
+  "$ENGINE" build --file "$dockerfile" --tag "$tag" "${args[@]}" .
+  size=$("$ENGINE" image inspect --format '{{.Size}}' "$tag")
+  echo "==> $tag: $((size / 1000000)) MB uncompressed, built in $((SECONDS - start)) s"
 done
