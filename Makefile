@@ -8,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 demo: build  ## train on LFW faces locally (kfp.local), serve with Go, predict held-out images
 	$(PY) -m pipelines.demo
 
-test: lint lint-k8s k8s-tools image-files images test-go test-python  ## every Python and Go test
+test: lint lint-k8s k8s-tools cluster-tools image-files images test-go test-python  ## every Python and Go test
 # make test builds the control plane and the images first, so the cluster and container
 # tests must run, not skip.
 test: export K8S_REQUIRE_CLUSTER = 1
@@ -58,9 +58,9 @@ build/clients-venv/.installed: requirements-clients.txt scripts/setup_venv.sh
 	touch $@
 
 lint: .venv/.installed serving/third_party/tensorflow
-	$(PY) -m ruff check components pipelines tests scripts bench
-	$(PY) -m ruff format --check components pipelines tests scripts bench
-	$(PY) -m mypy components pipelines
+	$(PY) -m ruff check components pipelines cluster tests scripts bench
+	$(PY) -m ruff format --check components pipelines cluster tests scripts bench
+	$(PY) -m mypy components pipelines cluster
 	@test -z "$$(gofmt -l serving/cmd serving/internal serving/*.go bench)" || { gofmt -l serving/cmd serving/internal serving/*.go bench; echo "gofmt: files above need formatting"; exit 1; }
 	cd serving && go vet ./...
 	bash scripts/install_staticcheck.sh
@@ -77,8 +77,23 @@ clean:
 k8s-lint-tools:  ## kustomize and kube-score into build/tools/bin
 	bash scripts/install_k8s_lint_tools.sh
 
-k8s-tools:  ## kube-apiserver, etcd, controller-manager, scheduler, kubectl, kwok (cold ~11 min)
+k8s-tools:  ## control plane, kubelet, kube-proxy, kubectl, etcd, kwokctl (cold ~12 min)
 	nice -n 10 bash scripts/build_k8s_tools.sh
+
+# The local cluster (README "Local cluster"): a real node on this machine, as root.
+.PHONY: cluster-tools cluster-up cluster-down cluster-status
+cluster-tools:  ## containerd, metrics-server, Traefik, pause; runc, CNI, iptables from Debian
+	bash scripts/cluster/install_node_packages.sh
+	nice -n 10 bash scripts/cluster/build_node_tools.sh
+
+cluster-up: .venv/.installed k8s-tools cluster-tools images  ## start the one-node cluster; prints its kubeconfig
+	$(PY) -m cluster up
+
+cluster-down: .venv/.installed  ## stop it and remove everything it added to this machine
+	$(PY) -m cluster down
+
+cluster-status: .venv/.installed
+	$(PY) -m cluster status
 
 lint-k8s: .venv/.installed k8s-lint-tools  ## render, validate, kube-score every overlay; hadolint
 	$(PY) scripts/check_manifests.py --out build/k8s k8s/overlays/*/

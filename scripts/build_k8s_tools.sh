@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Builds a real Kubernetes control plane for the cluster tests from the Go module proxy
-# (no release downloads can be reached here): kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl and etcd from tools/k8s/go.mod, plus kwok/kwokctl, which fake
-# the node and pods. Output: build/tools/bin (K8S_TOOLS_BIN). Cached: a stamp naming the
-# versions skips the build; GOCACHE/GOMODCACHE make a rebuild incremental.
+# Builds a real Kubernetes control plane and node for the cluster tests from the Go module
+# proxy (no release downloads can be reached here): kube-apiserver, kube-controller-manager,
+# kube-scheduler, kubectl, kubelet, kube-proxy and etcd from tools/k8s/go.mod, plus kwokctl
+# (wires the control plane) and kwok (fakes nodes and pods for the few tests that want
+# many). Output: build/tools/bin (K8S_TOOLS_BIN). Cached: a stamp naming the versions
+# skips the build; GOCACHE/GOMODCACHE make a rebuild incremental. The node's other pieces
+# (containerd, metrics-server, Traefik): scripts/cluster/build_node_tools.sh.
 # Cold build on 2 cores: see README "Kubernetes" (measured, ~minutes and RSS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mkdir -p "${K8S_TOOLS_BIN:-build/tools/bin}" && cd "${K8S_TOOLS_BIN:-build/tools/bin}" && pwd)
 
-# One place for versions: tools/k8s/go.mod pins Kubernetes and etcd; kwok is released
-# against a Kubernetes minor (kwok v0.8.0 <-> 1.36), so its version lives here beside it.
-k8s_version=$(awk '$1 == "k8s.io/kubernetes" {print $2; exit}' tools/k8s/go.mod)
-kwok_version=v0.8.0
+# One place for versions (tools/k8s/go.mod pins the same Kubernetes; a test checks).
+source scripts/cluster/versions.sh
+k8s_version=$KUBERNETES_VERSION
+kwok_version=$KWOK_VERSION
 stamp="$bin/.k8s-tools-$k8s_version-kwok-$kwok_version"
-tools=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl)
+tools=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy etcd kwok kwokctl)
 
 have_all() { for t in "${tools[@]}"; do [ -x "$bin/$t" ] || return 1; done; }
 if [ -e "$stamp" ] && have_all; then
@@ -31,14 +33,16 @@ ldflags+=" -X $version_pkg.gitMinor=$minor -X $version_pkg.gitTreeState=clean"
 
 # Static binaries as upstream ships them; -s -w drop debug info (faster link, smaller).
 export CGO_ENABLED=0
-echo "==> building Kubernetes $k8s_version control plane into $bin"
+echo "==> building Kubernetes $k8s_version control plane and node into $bin"
 (
   cd tools/k8s
   go build -trimpath -ldflags "$ldflags" -o "$bin/" \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler \
-    k8s.io/kubernetes/cmd/kubectl
+    k8s.io/kubernetes/cmd/kubectl \
+    k8s.io/kubernetes/cmd/kubelet \
+    k8s.io/kubernetes/cmd/kube-proxy
   # etcd's main package is its server module root; `go install` of it fails (replaces).
   go build -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3
 )

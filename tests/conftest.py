@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 from images import predictor_image, trainer_image  # noqa: F401  (fixtures, see module)
-from k8s_cluster import k8s_cluster, predictor_deployment  # noqa: F401  (fixtures, see module)
+from k8s_cluster import (  # noqa: F401  (fixtures, see module)
+    CLUSTER_MODULES,
+    cluster_models,
+    k8s_cluster,
+    predictor_deployment,
+    published_v1,
+)
 
 from pipelines.demo_data import write_lfw_folders
 from pipelines.predictor_process import DEFAULT_BINARY, LocalPredictor
@@ -16,6 +22,22 @@ FIXTURE_MODEL = ROOT / "serving" / "testdata" / "model"
 FIXTURE_MODEL_NAME = "model"  # what the fixture predictor serves it as
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The cluster scenarios' report, when they ran (tests/cluster_report.py)."""
+    import cluster_report
+
+    written = cluster_report.write()
+    if written:
+        print(f"\ncluster scenarios report: {written}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The cluster scenarios share one cluster and build on each other's state (version 1,
+    then 2, ...): they run last, in CLUSTER_MODULES order; everything else keeps its order."""
+    rank = {name: i for i, name in enumerate(CLUSTER_MODULES)}
+    items.sort(key=lambda item: rank.get(item.module.__name__, -1) if item.module else -1)
 
 
 @pytest.fixture(scope="session")

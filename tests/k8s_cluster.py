@@ -1,33 +1,52 @@
-"""A real Kubernetes control plane for tests: kube-apiserver, etcd, kube-controller-manager
-and kube-scheduler started on loopback by ``kwokctl --runtime binary``, with one KWOK fake
-node that marks scheduled pods Running and Ready (no container runs).
+"""The local cluster for tests: the same harness as ``make cluster-up`` (cluster/), a real
+control plane and a real node (containerd, kubelet, kube-proxy), metrics-server and
+Traefik, with the predictor image from ``make images`` loaded.
 
-The binaries come from ``make k8s-tools`` (scripts/build_k8s_tools.sh) in build/tools/bin.
-Without them the fixtures skip with the reason, unless K8S_REQUIRE_CLUSTER=1 (set by
-``make test``, which builds them) turns that into a failure.
+It needs root and the binaries from ``make k8s-tools cluster-tools``; without them the
+fixtures skip with the reason, unless K8S_REQUIRE_CLUSTER=1 (set by ``make test``, which
+builds them) turns that into a failure. One cluster runs per machine (its ports, bridge
+and kube-proxy's iptables chains are the machine's): its state lives in
+IMGCLF_TEST_CLUSTER_DIR (default /var/lib/imgclf-tests), removed afterwards.
 
 Fixtures (exposed through conftest.py):
-    k8s_cluster           the running cluster (session): kubeconfig, kubectl()
-    predictor_deployment  the local overlay applied with server-side apply and rolled out
+    k8s_cluster           the running cluster (session); checks at teardown that nothing
+                          it added to the host (process, mount, rule, route) is left
+    cluster_models        the node's model directory, served to pods through the PV
+    predictor_deployment  the test overlay applied, the predictor rolled out on version 1
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
-import subprocess
+import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from cluster import footprint, harness, preflight
+from cluster.harness import Cluster
+from cluster.settings import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
-TOOLS_BIN = Path(os.environ.get("K8S_TOOLS_BIN", ROOT / "build" / "tools" / "bin"))
-CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kwok")
 NAMESPACE = "imgclf"
-FIELD_MANAGER = "imgclf-tests"
+MODEL = "lfw-faces"
+TEST_OVERLAY = ROOT / "tests" / "k8s" / "cluster"
+# The cluster tests, in the order they run (conftest.py): the start checks first, while no
+# cluster is up; then the scenarios on the session's cluster, each building on the last.
+CLUSTER_MODULES = (
+    "test_cluster_harness",
+    "test_cluster_serving",
+    "test_k8s_cluster",
+    "test_cluster_deploy",
+    "test_cluster_gateway",
+    "test_cluster_autoscale",
+    "test_cluster_placement",
+)
+CLUSTER_DIR = Path(os.environ.get("IMGCLF_TEST_CLUSTER_DIR", "/var/lib/imgclf-tests"))
 
 # The real module is a script (scripts/check_manifests.py, run by make); load it by path.
 _spec = importlib.util.spec_from_file_location(
@@ -37,130 +56,139 @@ assert _spec and _spec.loader
 check_manifests = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(check_manifests)
 
-# kwokctl reads its options from this file rather than ~/.kwok: nothing outside the test's
-# directory is touched, and every component listens on 127.0.0.1 only.
-KWOKCTL_CONFIG = """\
-apiVersion: config.kwok.x-k8s.io/v1alpha1
-kind: KwokctlConfiguration
-options:
-  bindAddress: 127.0.0.1
-"""
 
-
-def require_tools(*names: str) -> None:
-    """Skip (or fail under K8S_REQUIRE_CLUSTER=1) when a tool binary is not built."""
-    missing = [n for n in names if not os.access(TOOLS_BIN / n, os.X_OK)]
-    if not missing:
-        return
-    reason = f"{', '.join(missing)} not in {TOOLS_BIN}: run `make k8s-tools k8s-lint-tools`"
+def unavailable(reason: str) -> None:
+    """Skip, or fail under K8S_REQUIRE_CLUSTER=1 (make test builds everything first)."""
     if os.environ.get("K8S_REQUIRE_CLUSTER") == "1":
         pytest.fail(f"K8S_REQUIRE_CLUSTER=1 but {reason}")
     pytest.skip(reason)
 
 
-@dataclass
-class KwokCluster:
-    """A running kwokctl cluster; ``kubectl()`` runs the built kubectl against it."""
-
-    name: str
-    workdir: Path
-    kubeconfig: Path
-
-    def env(self) -> dict[str, str]:
-        # kwokctl finds kubectl on PATH; KWOK_WORKDIR keeps its state in the test directory.
-        return {
-            **os.environ,
-            "PATH": f"{TOOLS_BIN}:{os.environ.get('PATH', '')}",
-            "KWOK_WORKDIR": str(self.workdir),
-            "KUBECONFIG": str(self.kubeconfig),
-        }
-
-    def kwokctl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return _run([str(TOOLS_BIN / "kwokctl"), *args, "--name", self.name], self.env())
-
-    def kubectl(
-        self, *args: str, input: str | None = None, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        return _run([str(TOOLS_BIN / "kubectl"), *args], self.env(), input=input, check=check)
-
-    def apply(self, manifests: str, *extra: str) -> subprocess.CompletedProcess[str]:
-        """Server-side apply of a YAML stream, as `kubectl apply --server-side` does."""
-        return self.kubectl(
-            "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", "-", *extra,
-            input=manifests, check=False,
-        )  # fmt: skip
-
-
-def _run(
-    args: list[str], env: dict[str, str], input: str | None = None, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        args, env=env, input=input, capture_output=True, text=True, timeout=300, check=False
-    )
-    if check and result.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(args[:3])} exited {result.returncode}: {result.stderr.strip()}"
-        )
-    return result
-
-
-def start_cluster(workdir: Path, name: str) -> KwokCluster:
-    """Create and start the cluster with every binary given as a local path (no downloads)."""
-    config = workdir / "kwokctl.yaml"
-    config.write_text(KWOKCTL_CONFIG)
-    cluster = KwokCluster(name=name, workdir=workdir, kubeconfig=workdir / "kubeconfig")
-    binaries = {
-        "--etcd-binary": "etcd",
-        "--kube-apiserver-binary": "kube-apiserver",
-        "--kube-controller-manager-binary": "kube-controller-manager",
-        "--kube-scheduler-binary": "kube-scheduler",
-        "--kwok-controller-binary": "kwok",
-    }
-    args = ["-c", str(config), "create", "cluster", "--runtime", "binary"]
-    for flag, binary in binaries.items():
-        args += [flag, str(TOOLS_BIN / binary)]
-    args += ["--kubeconfig", str(cluster.kubeconfig), "--wait", "2m"]
-    cluster.kwokctl(*args)
-    # kwokctl's default node has no ephemeral-storage, which the predictor requests.
-    cluster.kwokctl(
-        "scale", "node", "--replicas", "1",
-        "--param", '.allocatable["ephemeral-storage"]="100Gi"',
-    )  # fmt: skip
-    return cluster
-
-
-def stop_cluster(cluster: KwokCluster) -> None:
-    cluster.kwokctl("delete", "cluster")
-
-
-def wait_rollout(cluster: KwokCluster, deployment: str, timeout_s: int = 120) -> float:
-    """Block until the Deployment's rollout completes; return the seconds it took."""
-    start = time.monotonic()
-    cluster.kubectl(
-        "-n", NAMESPACE, "rollout", "status", f"deployment/{deployment}", f"--timeout={timeout_s}s"
-    )
-    return time.monotonic() - start
+def test_settings() -> Settings:
+    return Settings(workdir=CLUSTER_DIR / "cluster")
 
 
 @pytest.fixture(scope="session")
-def k8s_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KwokCluster]:
-    """A real control plane on loopback for the session; deleted afterwards."""
-    require_tools(*CONTROL_PLANE, "kwokctl", "kubectl")
-    workdir = tmp_path_factory.mktemp("kwok")
-    cluster = start_cluster(workdir, name=f"imgclf-test-{os.getpid()}")
+def k8s_cluster(predictor_image: str) -> Iterator[Cluster]:
+    """The real local cluster for the session; stopped afterwards, leaving nothing behind."""
+    settings = test_settings()
+    found = preflight.problems(settings)
+    if found:
+        unavailable("; ".join(found))
+    before = footprint.take()
+    cluster = harness.up(settings, images=(predictor_image,))
     try:
         yield cluster
     finally:
-        stop_cluster(cluster)
+        harness.down(settings)
+        shutil.rmtree(CLUSTER_DIR, ignore_errors=True)
+        left = before.diff(footprint.take())
+        assert not left, "the cluster left this behind:\n" + "\n".join(left)
 
 
 @pytest.fixture(scope="session")
-def predictor_deployment(k8s_cluster: KwokCluster) -> KwokCluster:
-    """k8s/overlays/local rendered, server-side applied, and the predictor rolled out."""
-    require_tools("kustomize")
-    rendered = check_manifests.render(ROOT / "k8s" / "overlays" / "local")
-    result = k8s_cluster.apply(rendered)
-    if result.returncode != 0:
-        raise RuntimeError(f"server-side apply of k8s/overlays/local failed: {result.stderr}")
-    wait_rollout(k8s_cluster, "predictor")
+def cluster_models(k8s_cluster: Cluster) -> Path:
+    """``<dir>/lfw-faces``: what the predictor pods read as /models/lfw-faces (world-readable:
+    they run as 65532)."""
+    models = CLUSTER_DIR / "models"
+    (models / MODEL).mkdir(parents=True, exist_ok=True)
+    for path in (CLUSTER_DIR, models, models / MODEL):
+        path.chmod(0o755)
+    return models
+
+
+def render_overlay(models: Path, overlay: Path = TEST_OVERLAY) -> str:
+    """The overlay rendered, its model PersistentVolume pointed at ``models``."""
+    rendered = check_manifests.render(overlay)
+    return rendered.replace("path: /var/lib/imgclf/models", f"path: {models}")
+
+
+@pytest.fixture(scope="session")
+def predictor_deployment(k8s_cluster: Cluster, cluster_models: Path, published_v1) -> Cluster:
+    """The test overlay server-side applied and its 2 predictor pods Ready on version 1."""
+    del published_v1
+    k8s_cluster.apply(render_overlay(cluster_models))
+    wait_available(k8s_cluster, "predictor", replicas=2)
     return k8s_cluster
+
+
+def get_json(cluster: Cluster, *what: str, namespace: str = NAMESPACE) -> dict:
+    return json.loads(cluster.kubectl("-n", namespace, "get", *what, "-o", "json").stdout)
+
+
+def wait_available(
+    cluster: Cluster, deployment: str, replicas: int, timeout_s: float = 240
+) -> None:
+    """Until the Deployment's rollout is complete with ``replicas`` available."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = get_json(cluster, "deployment", deployment).get("status", {})
+        if (
+            status.get("availableReplicas") == replicas
+            and status.get("updatedReplicas") == replicas
+            and status.get("replicas") == replicas
+        ):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"deployment {deployment}: {status} after {timeout_s:.0f}s")
+        time.sleep(1)
+
+
+def service_url(cluster: Cluster, service: str = "predictor") -> str:
+    """``http://<ClusterIP>:<port>``: reached from the host through kube-proxy's rules."""
+    spec = get_json(cluster, "service", service)["spec"]
+    return f"http://{spec['clusterIP']}:{spec['ports'][0]['port']}"
+
+
+def ready_pod_ips(
+    cluster: Cluster, selector: str = "app.kubernetes.io/name=predictor"
+) -> list[str]:
+    pods = get_json(cluster, "pods", "-l", selector)["items"]
+    return [
+        p["status"]["podIP"]
+        for p in pods
+        if not p["metadata"].get("deletionTimestamp")
+        and any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in p["status"].get("conditions", [])
+        )
+    ]
+
+
+@pytest.fixture(scope="session")
+def published_v1(cluster_models: Path, trained_dir: Path, split_dir: Path):
+    """Version 1 of lfw-faces in the node's model directory: the session's trained model."""
+    from components.export.publish import export_and_publish
+
+    return export_and_publish(trained_dir, split_dir, str(cluster_models), MODEL, {"note": "v1"})
+
+
+def holdout_images(split_dir: Path) -> list[bytes]:
+    return [f.read_bytes() for f in sorted((split_dir / "test").glob("*/*.jpg"))]
+
+
+def keras_answers(trained: Path, images: list[bytes]) -> tuple[list[list[float]], list[str]]:
+    """What the trained Keras model itself predicts for ``images``: probabilities, labels."""
+    import numpy as np
+
+    from components.imaging import decode_batch
+    from components.train.train import load_trained
+
+    model, classes, params = load_trained(trained)
+    probabilities = model.predict(decode_batch(np.array(images, dtype=object), params.image_size))
+    return probabilities.tolist(), [classes[i] for i in probabilities.argmax(axis=1)]
+
+
+def predict(base_url: str, images: list[bytes], version: int | None = None) -> list[dict]:
+    """TF Serving REST predict of ``images`` at ``base_url`` (one request)."""
+    import base64
+    import urllib.request
+
+    path = f"/v1/models/{MODEL}" + (f"/versions/{version}" if version else "") + ":predict"
+    instances = [{"b64": base64.b64encode(i).decode()} for i in images]
+    request = urllib.request.Request(
+        base_url + path, data=json.dumps({"instances": instances}).encode(), method="POST"
+    )
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())["predictions"]

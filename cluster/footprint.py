@@ -1,0 +1,76 @@
+"""What the cluster leaves on the host: processes, mounts, iptables rules, routes, links.
+
+Taken before ``up`` and after ``down``, the two must be equal: the tests' cleanup check.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from cluster.settings import ADDONS, CONTROL_PLANE, NODE, TOOLS_BIN
+
+OURS = {*CONTROL_PLANE, *NODE, *ADDONS, "kwok"}
+
+
+@dataclass(frozen=True)
+class Footprint:
+    processes: frozenset[str]
+    mounts: frozenset[str]
+    iptables: frozenset[str]
+    routes: frozenset[str]
+    links: frozenset[str]
+
+    def diff(self, later: Footprint) -> list[str]:
+        """What ``later`` has that this one does not (and the reverse), one line each."""
+        out = []
+        for field in ("processes", "mounts", "iptables", "routes", "links"):
+            before, after = getattr(self, field), getattr(later, field)
+            out += [f"{field}: added {x}" for x in sorted(after - before)]
+            out += [f"{field}: removed {x}" for x in sorted(before - after)]
+        return out
+
+
+def take() -> Footprint:
+    return Footprint(
+        processes=frozenset(_processes()),
+        mounts=frozenset(_lines(["findmnt", "-rn", "-o", "TARGET,FSTYPE"])),
+        iptables=frozenset(_iptables()),
+        routes=frozenset(_lines(["ip", "route", "show", "table", "all"])),
+        links=frozenset(line.split(":")[1].strip() for line in _lines(["ip", "-o", "link"])),
+    )
+
+
+def _lines(args: list[str]) -> list[str]:
+    return subprocess.run(args, capture_output=True, text=True, check=False).stdout.splitlines()
+
+
+def _iptables() -> list[str]:
+    rules = []
+    for program in ("iptables-save", "ip6tables-save"):
+        for line in _lines([program]):
+            if line.startswith(("-A", ":")):
+                # Chain lines carry packet counters: keep only the chain's name.
+                rules.append(f"{program} {line.split()[0] if line.startswith(':') else line}")
+    return rules
+
+
+def _processes() -> list[str]:
+    """Programs from build/tools/bin, and anything in a pod's cgroup, that are running."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            exe = os.readlink(proc / "exe")
+        except OSError:
+            continue
+        try:
+            in_pod = "kubepods" in (proc / "cgroup").read_text()
+        except OSError:
+            in_pod = False
+        if in_pod or Path(exe).name in OURS or exe.startswith(str(TOOLS_BIN)):
+            found.append(f"{Path(exe).name} (pid {proc.name})")
+    return found

@@ -1,0 +1,106 @@
+"""The local-cluster scenarios' figures: bench/results/cluster-<stamp>.{json,md,png} and
+cluster-latest.*, written at the end of a test session that ran them (conftest.py).
+
+Sections: the rollout's requests sent and lost, the rollbacks' times, the autoscaler's
+replica counts over time under load (also plotted), the gateway's body-limit checks.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
+_figures: dict[str, object] = {}
+
+
+def record(section: str, data: object) -> None:
+    """Keep ``data`` under ``section`` for this session's report."""
+    _figures[section] = data
+
+
+def write(out: Path = RESULTS) -> Path | None:
+    """Write the report if any scenario recorded figures; returns the markdown's path."""
+    if not _figures:
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    result = {"recorded": time.strftime("%Y-%m-%d %H:%M:%S"), **_figures}
+    paths = {ext: out / f"cluster-{stamp}.{ext}" for ext in ("json", "md", "png")}
+    paths["json"].write_text(json.dumps(result, indent=2) + "\n")
+    has_plot = _plot(result.get("autoscaling"), paths["png"])
+    paths["md"].write_text(markdown(result, paths["png"].name if has_plot else None))
+    for ext, path in paths.items():
+        if path.exists():
+            latest = out / f"cluster-latest.{ext}"
+            shutil.copy(path, latest)
+    if has_plot:  # the latest markdown links the latest plot
+        latest_md = out / "cluster-latest.md"
+        latest_md.write_text(latest_md.read_text().replace(paths["png"].name, "cluster-latest.png"))
+    return paths["md"]
+
+
+def markdown(result: dict, plot: str | None) -> str:
+    lines = [f"# Local cluster scenarios ({result['recorded']})", ""]
+    lines += ["One real node (containerd, kubelet, kube-proxy), the predictor image, the test",
+              "overlay (tests/k8s/cluster). Produced by `make test`.", ""]  # fmt: skip
+    rollout = result.get("rollout")
+    if rollout:
+        lines += ["## Rollout under load (deploy step, version 1 -> 2)", "",
+                  "| requests sent | lost | seconds | answers by version |", "|---|---|---|---|",
+                  f"| {rollout['requests_sent']} | {rollout['requests_lost']} | "
+                  f"{rollout['seconds']} | {rollout['answers_by_version']} |", ""]  # fmt: skip
+    rows = [(k, result[k]) for k in ("rollback_not_ready", "rollback_wrong_answer") if k in result]
+    if rows:
+        lines += ["## Rollbacks", "", "| failure | version | seconds until back on 2 | "
+                  "requests sent | lost |", "|---|---|---|---|---|"]  # fmt: skip
+        for name, r in rows:
+            what = "never Ready (corrupt; rollout timeout 45 s)" if name.endswith("ready") else (
+                "wrong smoke answer")  # fmt: skip
+            lines.append(f"| {what} | {r['version']} | {r['seconds_until_back_on_2']} | "
+                         f"{r['requests_sent']} | {r['requests_lost']} |")  # fmt: skip
+        lines.append("")
+    scaling = result.get("autoscaling")
+    if scaling:
+        lines += ["## Autoscaling (HPA on CPU, test overlay windows)", "",
+                  f"Load for {scaling['load_seconds']} s; max replicas seen "
+                  f"{scaling['max_replicas']}, back to {scaling['final_replicas']} after "
+                  f"{scaling['scale_in_seconds']} s without load.", ""]  # fmt: skip
+        if plot:
+            lines += [f"![replicas over time]({plot})", ""]
+        lines += ["| t (s) | replicas | load |", "|---|---|---|"]
+        lines += [f"| {t} | {n} | {'on' if on else 'off'} |" for t, n, on in scaling["timeline"]]
+        lines.append("")
+    gateway = result.get("gateway")
+    if gateway:
+        lines += ["## Gateway body limit (Traefik) vs the predictor's", "",
+                  "| body bytes | through the gateway | straight to the Service |",
+                  "|---|---|---|"]  # fmt: skip
+        lines += [f"| {r['bytes']} | {r['gateway']} | {r['service']} |" for r in gateway["limits"]]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _plot(scaling: object, path: Path) -> bool:
+    if not isinstance(scaling, dict) or not scaling.get("timeline"):
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = [row[0] for row in scaling["timeline"]]
+    replicas = [row[1] for row in scaling["timeline"]]
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.step(t, replicas, where="post", label="replicas")
+    ax.axvspan(0, scaling["load_seconds"], alpha=0.15, label="load on")
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("replicas")
+    ax.set_yticks(range(0, max(replicas) + 2))
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True

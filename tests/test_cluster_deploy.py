@@ -1,0 +1,213 @@
+"""Scenarios 2 and 3 on the real node: the pipeline's deploy step, as written, rolls the
+predictor Deployment from version N to N+1 under load, and rolls back for real when the
+new version never becomes Ready or answers its smoke test wrongly.
+
+The step runs as the pipeline's service account (impersonated: only the shipped Role
+applies) and smoke-tests through the Service's ClusterIP. Versions 1 and 2 are two
+trainings with different seeds, so which one answered is visible in the probabilities.
+"""
+
+import json
+import shutil
+import time
+
+import numpy as np
+import pytest
+from cluster_load import Load
+from cluster_report import record
+from k8s_cluster import (
+    MODEL,
+    NAMESPACE,
+    holdout_images,
+    keras_answers,
+    predict,
+    ready_pod_ips,
+    service_url,
+)
+from kubernetes import client, config
+
+from bench.soak.models import corrupt_copy
+from components.deploy.deploy import DeployError, deploy_version, pinned_version
+from components.errors import StepError
+from components.export.publish import export_and_publish
+from components.storage import publish_version
+
+DEPLOYER = "system:serviceaccount:kubeflow:pipeline-runner"  # the RoleBinding's subject
+
+
+@pytest.fixture(scope="module")
+def admin(predictor_deployment):
+    return config.new_client_from_config(config_file=str(predictor_deployment.kubeconfig))
+
+
+@pytest.fixture(scope="module")
+def deployer(predictor_deployment):
+    """A client acting as the pipeline's service account: only the shipped Role applies."""
+    api = config.new_client_from_config(config_file=str(predictor_deployment.kubeconfig))
+    api.set_default_header("Impersonate-User", DEPLOYER)
+    api.set_default_header("Impersonate-Group", "system:serviceaccounts")
+    return api
+
+
+@pytest.fixture(scope="module")
+def trained_v2(split_dir, tmp_path_factory):
+    """A second training of the same model with another seed: different weights."""
+    from components.train.train import TrainParams, train_classifier
+
+    out = tmp_path_factory.mktemp("trained-v2")
+    params = TrainParams(backbone="small_cnn", weights="none", image_size=32, batch_size=8,
+                         epochs=4, seed=7)  # fmt: skip
+    train_classifier(split_dir, out, params)
+    return out
+
+
+@pytest.fixture(scope="module")
+def version_2(cluster_models, trained_v2, split_dir) -> int:
+    published = export_and_publish(
+        trained_v2, split_dir, str(cluster_models), MODEL, {"note": "v2"}
+    )
+    assert published.version == 2
+    return 2
+
+
+def _deploy(cluster, api, models, version: int, timeout_s: float = 240):
+    return deploy_version(
+        model_base_uri=str(models), model_name=MODEL, version=version, namespace=NAMESPACE,
+        deployment="predictor", smoke_url=service_url(cluster), timeout_s=timeout_s,
+        api_client=api,
+    )  # fmt: skip
+
+
+def _pinned(admin) -> int | None:
+    deployment = client.AppsV1Api(admin).read_namespaced_deployment("predictor", NAMESPACE)
+    return pinned_version(deployment, "predictor")
+
+
+def _assert_every_pod_serves(cluster, trained, other, images) -> None:
+    """Every Ready pod answers as ``trained`` does, and not as ``other`` does."""
+    expected, labels = keras_answers(trained, images)
+    not_expected, _ = keras_answers(other, images)
+    assert np.abs(np.array(expected) - np.array(not_expected)).max() > 1e-3  # distinguishable
+    pods = ready_pod_ips(cluster)
+    assert len(pods) == 2
+    for ip in pods:
+        served = predict(f"http://{ip}:8501", images)
+        np.testing.assert_allclose([p["probabilities"] for p in served], expected, atol=1e-5)
+        assert [p["label"] for p in served] == labels
+
+
+def test_rollout_to_the_next_version_loses_no_request(
+    predictor_deployment, admin, deployer, cluster_models, trained_dir, trained_v2, version_2,
+    split_dir,
+):  # fmt: skip
+    images = holdout_images(split_dir)
+    first = _deploy(predictor_deployment, deployer, cluster_models, 1)  # pin N = 1
+    assert _pinned(admin) == 1 and first.version == 1
+    started = time.monotonic()
+    with Load(service_url(predictor_deployment), images[0], threads=2) as load:
+        result = _deploy(predictor_deployment, deployer, cluster_models, version_2)
+        rollout_s = time.monotonic() - started
+        time.sleep(2)
+    answers = load.result
+    assert result.changed and _pinned(admin) == 2
+    assert answers.failures == [] and answers.lost == 0
+    assert answers.sent > 20 and set(answers.versions) == {"1", "2"}
+    _assert_every_pod_serves(predictor_deployment, trained_v2, trained_dir, images)
+    again = _deploy(predictor_deployment, deployer, cluster_models, version_2)
+    assert not again.changed
+    record(
+        "rollout",
+        {
+            "from": 1,
+            "to": 2,
+            "seconds": round(rollout_s, 1),
+            "requests_sent": answers.sent,
+            "requests_lost": answers.lost,
+            "answers_by_version": dict(answers.versions),
+        },
+    )
+
+
+def test_version_that_never_becomes_ready_is_rolled_back(
+    predictor_deployment, admin, deployer, cluster_models, trained_dir, trained_v2, split_dir,
+    tmp_path,
+):  # fmt: skip
+    images = holdout_images(split_dir)
+    assert _pinned(admin) == 2
+    corrupt = corrupt_copy(cluster_models / MODEL / "2", tmp_path / "corrupt")
+    (corrupt / "_COMPLETE").unlink()
+    version = publish_version(corrupt, str(cluster_models), MODEL).version
+    started = time.monotonic()
+    with Load(service_url(predictor_deployment), images[0], threads=2) as load:
+        with pytest.raises(
+            DeployError, match=f"version {version} failed.*rolled back to version 2"
+        ):
+            _deploy(predictor_deployment, deployer, cluster_models, version, timeout_s=45)
+        elapsed = time.monotonic() - started
+    answers = load.result
+    assert _pinned(admin) == 2
+    # The new pod never became Ready, so it never got a request: every answer is version 2.
+    assert answers.failures == [] and set(answers.versions) == {"2"}
+    _assert_every_pod_serves(predictor_deployment, trained_v2, trained_dir, images)
+    record(
+        "rollback_not_ready",
+        {
+            "version": version,
+            "rollout_timeout_s": 45,
+            "seconds_until_back_on_2": round(elapsed, 1),
+            "rollback_s": round(elapsed - 45, 1),
+            "requests_sent": answers.sent,
+            "requests_lost": answers.lost,
+        },
+    )
+
+
+def test_version_that_answers_wrongly_is_rolled_back(
+    predictor_deployment, admin, deployer, cluster_models, trained_dir, trained_v2, split_dir,
+    tmp_path,
+):  # fmt: skip
+    """A loadable model whose stored smoke answer disagrees with what it serves."""
+    images = holdout_images(split_dir)
+    lying = tmp_path / "lying"
+    shutil.copytree(cluster_models / MODEL / "1", lying)
+    (lying / "_COMPLETE").unlink()
+    metadata = json.loads((lying / "metadata.json").read_text())
+    smoke = metadata["smoke_test"]
+    smoke["label"] = next(c for c in metadata["classes"] if c != smoke["label"])
+    (lying / "metadata.json").write_text(json.dumps(metadata))
+    version = publish_version(lying, str(cluster_models), MODEL).version
+    started = time.monotonic()
+    with Load(service_url(predictor_deployment), images[0], threads=2) as load:
+        with pytest.raises(
+            DeployError, match=f"expected '{smoke['label']}'.*rolled back to version 2"
+        ):
+            _deploy(predictor_deployment, deployer, cluster_models, version)
+        elapsed = time.monotonic() - started
+    answers = load.result
+    assert _pinned(admin) == 2
+    assert answers.failures == [] and answers.lost == 0
+    _assert_every_pod_serves(predictor_deployment, trained_v2, trained_dir, images)
+    record(
+        "rollback_wrong_answer",
+        {
+            "version": version,
+            "seconds_until_back_on_2": round(elapsed, 1),
+            "requests_sent": answers.sent,
+            "requests_lost": answers.lost,
+            "answers_by_version": dict(answers.versions),
+        },
+    )
+
+
+def test_rbac_forbidden_names_the_verb_and_resource(deployer, cluster_models):
+    # The Role covers the Deployment named "predictor" only.
+    with pytest.raises(StepError, match="forbidden: cannot get deployments.apps/other"):
+        deploy_version(model_base_uri=str(cluster_models), model_name=MODEL, version=1,
+                       namespace=NAMESPACE, deployment="other", api_client=deployer)  # fmt: skip
+
+
+@pytest.mark.parametrize(("namespace", "name"), [(NAMESPACE, "nope"), ("ghost", "predictor")])
+def test_missing_deployment_or_namespace(admin, cluster_models, namespace, name):
+    with pytest.raises(StepError, match=f"deployment {name} not found in namespace {namespace}"):
+        deploy_version(model_base_uri=str(cluster_models), model_name=MODEL, version=1,
+                       namespace=namespace, deployment=name, api_client=admin)  # fmt: skip

@@ -1,0 +1,102 @@
+"""GPU placement on the real node: it advertises a fake ``nvidia.com/gpu`` and carries the
+GPU taint and label (cluster/node.py). A pod rendered from the compiled pipeline's own
+settings for the train step (accelerator type and count, toleration, node selector)
+schedules there; the same pod without the toleration does not. This checks placement,
+not CUDA: no GPU exists here. CPU and memory requests are capped to the 2-core node
+(the compiled 4 CPU / 16G would fit no node here); the GPU settings are the compiled ones.
+"""
+
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+from k8s_cluster import get_json
+
+from cluster.node import GPU_LABEL
+from cluster.settings import PAUSE_IMAGE
+
+NAMESPACE = "gpu-placement"
+
+
+@pytest.fixture(scope="module")
+def train_settings(tmp_path_factory) -> dict:
+    """The train step's accelerator, tolerations and node selector, from the compiled IR,
+    with the node selector a run would pass as ``gpu_node_selector``."""
+    out = tmp_path_factory.mktemp("ir") / "pipeline.yaml"
+    subprocess.run([sys.executable, "-m", "pipelines", "compile", "--output", str(out)], check=True)
+    pipeline, platform = yaml.safe_load_all(out.read_text())
+    executor = pipeline["deploymentSpec"]["executors"]["exec-train-op"]["container"]
+    accelerator = executor["resources"]["accelerator"]
+    defaults = pipeline["root"]["inputDefinitions"]["parameters"]
+
+    def resolve(value: str) -> str:  # "{{$.inputs.parameters['pipelinechannel--gpu_type']}}"
+        name = value.split("pipelinechannel--")[1].split("'")[0]
+        return str(defaults[name]["defaultValue"])
+
+    placement = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-train-op"]
+    assert placement["nodeSelector"] == {
+        "nodeSelectorJson": {"componentInputParameter": "gpu_node_selector"}
+    }
+    key, value = GPU_LABEL.split("=")
+    return {
+        "resource": resolve(accelerator["resourceType"]),
+        "count": resolve(accelerator["resourceCount"]),
+        "tolerations": placement["tolerations"],
+        "node_selector": {key: value},  # the run's gpu_node_selector argument
+    }
+
+
+def _pod(name: str, settings: dict, tolerate: bool) -> dict:
+    limits = {settings["resource"]: settings["count"], "cpu": "100m", "memory": "64Mi"}
+    spec = {
+        "nodeSelector": settings["node_selector"],
+        "containers": [
+            {
+                "name": "train",
+                "image": PAUSE_IMAGE,
+                "imagePullPolicy": "Never",
+                "resources": {"limits": limits, "requests": limits},
+            }
+        ],  # fmt: skip
+    }
+    if tolerate:
+        spec["tolerations"] = settings["tolerations"]
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": NAMESPACE}, "spec": spec}  # fmt: skip
+
+
+def _scheduled(cluster, name: str) -> dict:
+    deadline = time.monotonic() + 30
+    while True:
+        pod = get_json(cluster, "pod", name, namespace=NAMESPACE)
+        conditions = {c["type"]: c for c in pod["status"].get("conditions", [])}
+        scheduled = conditions.get("PodScheduled")
+        if scheduled and (
+            scheduled["status"] == "True" or scheduled.get("reason") == "Unschedulable"
+        ):
+            return {**scheduled, "nodeName": pod["spec"].get("nodeName")}
+        if time.monotonic() > deadline:
+            pytest.fail(f"pod {name} not judged by the scheduler: {pod['status']}")
+        time.sleep(0.5)
+
+
+def test_train_step_pod_lands_on_the_gpu_node_only_with_its_toleration(k8s_cluster, train_settings):
+    import json
+
+    assert train_settings["resource"] == "nvidia.com/gpu"
+    node = get_json(k8s_cluster, "node", k8s_cluster.settings.node_name, namespace="default")
+    assert node["status"]["allocatable"]["nvidia.com/gpu"] == "1"
+    k8s_cluster.kubectl("create", "namespace", NAMESPACE)
+    try:
+        for name, tolerate in (("with-toleration", True), ("without-toleration", False)):
+            k8s_cluster.kubectl(
+                "apply", "-f", "-", input=json.dumps(_pod(name, train_settings, tolerate))
+            )
+        placed = _scheduled(k8s_cluster, "with-toleration")
+        assert placed["status"] == "True" and placed["nodeName"] == k8s_cluster.settings.node_name
+        refused = _scheduled(k8s_cluster, "without-toleration")
+        assert refused["status"] == "False" and "untolerated taint" in refused["message"]
+    finally:
+        k8s_cluster.kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
