@@ -70,7 +70,7 @@ def metrics_server_args(s: Settings) -> list[str]:
         "--kubelet-insecure-tls",
         "--kubelet-preferred-address-types=InternalIP",
         "--kubelet-use-node-status-port",
-        "--metric-resolution=10s",
+        "--metric-resolution=15s",
     ]
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cluster.settings import TOOLS_BIN, Settings
 
+ADMIN_CN = "kwok-admin"  # the CN of the admin certificate kwokctl writes
 BINARIES = {
     "--etcd-binary": "etcd",
     "--kube-apiserver-binary": "kube-apiserver",
@@ -30,10 +31,14 @@ def kwokctl_config(s: Settings) -> str:
     apiserver_args = {
         "service-cluster-ip-range": s.service_cidr,
         "requestheader-client-ca-file": ca,
+        # The apiserver's proxy client certificate is kwokctl's admin certificate (this CN);
+        # no other client certificate may set the front-proxy headers.
+        "requestheader-allowed-names": ADMIN_CN,
         "requestheader-username-headers": "X-Remote-User",
         "requestheader-group-headers": "X-Remote-Group",
         "requestheader-extra-headers-prefix": "X-Remote-Extra-",
         # Reach aggregated APIs (metrics-server, a host process) at their endpoint address.
+        # (kwokctl sets none of these: extraArgs without "override" are appended.)
         "enable-aggregator-routing": "true",
     }
     config = {
@@ -52,7 +57,7 @@ def kwokctl_config(s: Settings) -> str:
             {
                 "name": "kube-apiserver",
                 "extraArgs": [
-                    {"key": k, "value": v, "override": True} for k, v in apiserver_args.items()
+                    {"key": k, "value": v} for k, v in apiserver_args.items()
                 ],
             }
         ],

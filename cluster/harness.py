@@ -23,6 +23,7 @@ from cluster.state import State, alive, log_tail, start_process, stop_process
 
 # Stopped in this order: the node's programs first (no pod is restarted), the control
 # plane last (kwokctl stops it).
+FIELD_MANAGER = "imgclf-cluster"
 PROCESS_ORDER = ("traefik", "metrics-server", "kube-proxy", "kubelet", "containerd")
 
 
@@ -51,9 +52,14 @@ class Cluster:
             raise RuntimeError(f"kubectl {' '.join(args[:3])}: {result.stderr.strip()}")
         return result
 
-    def apply(self, manifests: str) -> None:
-        self.kubectl("apply", "--server-side", "--field-manager=imgclf-cluster", "-f", "-",
-                     input=manifests)  # fmt: skip
+    def apply(
+        self, manifests: str, *extra: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """Server-side apply of a YAML stream (``extra``: e.g. ``--dry-run=server``)."""
+        return self.kubectl(
+            "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", "-", *extra,
+            input=manifests, check=check,
+        )  # fmt: skip
 
 
 def up(s: Settings, images: tuple[str, ...] = ()) -> Cluster:
@@ -102,7 +108,9 @@ def _start(cluster: Cluster, state: State, images: tuple[str, ...]) -> None:
     _spawn(s, state, "metrics-server", addons.metrics_server_args(s))
     cluster.apply(addons.metrics_api_manifest(s))
     for crd in addons.crd_files():
-        cluster.kubectl("apply", "--server-side", "--field-manager=imgclf-cluster", "-f", str(crd))
+        cluster.kubectl(
+            "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", str(crd)
+        )
     cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
     args, env = addons.traefik_args(s)
     _spawn(s, state, "traefik", args, env)

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Builds a real Kubernetes control plane and node for the cluster tests from the Go module
 # proxy (no release downloads can be reached here): kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl, kubelet, kube-proxy and etcd from tools/k8s/go.mod, plus kwokctl
-# (wires the control plane) and kwok (fakes nodes and pods for the few tests that want
-# many). Output: build/tools/bin (K8S_TOOLS_BIN). Cached: a stamp naming the versions
+# kube-scheduler, kubectl, kubelet, kube-proxy and etcd from tools/k8s/go.mod, plus kwokctl,
+# which wires the control plane together (certificates, flags). Output: build/tools/bin (K8S_TOOLS_BIN). Cached: a stamp naming the versions
 # skips the build; GOCACHE/GOMODCACHE make a rebuild incremental. The node's other pieces
 # (containerd, metrics-server, Traefik): scripts/cluster/build_node_tools.sh.
 # Cold build on 2 cores: see README "Kubernetes" (measured, ~minutes and RSS).
@@ -16,7 +15,7 @@ source scripts/cluster/versions.sh
 k8s_version=$KUBERNETES_VERSION
 kwok_version=$KWOK_VERSION
 stamp="$bin/.k8s-tools-$k8s_version-kwok-$kwok_version"
-tools=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy etcd kwok kwokctl)
+tools=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy etcd kwokctl)
 
 have_all() { for t in "${tools[@]}"; do [ -x "$bin/$t" ] || return 1; done; }
 if [ -e "$stamp" ] && have_all; then
@@ -46,11 +45,11 @@ echo "==> building Kubernetes $k8s_version control plane and node into $bin"
   # etcd's main package is its server module root; `go install` of it fails (replaces).
   go build -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3
 )
-# kwok has its own dependency graph (newer grpc/otel); building it inside tools/k8s would
-# drag those into the control plane, so it is installed from its own go.mod.
-echo "==> installing kwok $kwok_version into $bin"
-GOBIN="$bin" go install -trimpath -ldflags "-s -w" \
-  "sigs.k8s.io/kwok/cmd/kwok@$kwok_version" "sigs.k8s.io/kwok/cmd/kwokctl@$kwok_version"
+# kwokctl has its own dependency graph (newer grpc/otel); building it inside tools/k8s would
+# drag those into the control plane, so it is installed from its own go.mod. (Its kwok
+# controller, which fakes nodes, is not used: the cluster's node is real.)
+echo "==> installing kwokctl $kwok_version into $bin"
+GOBIN="$bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwokctl@$kwok_version"
 
 rm -f "$bin"/.k8s-tools-*
 touch "$stamp"
