@@ -56,9 +56,7 @@ def kwokctl_config(s: Settings) -> str:
         "componentsPatches": [
             {
                 "name": "kube-apiserver",
-                "extraArgs": [
-                    {"key": k, "value": v} for k, v in apiserver_args.items()
-                ],
+                "extraArgs": [{"key": k, "value": v} for k, v in apiserver_args.items()],
             }
         ],
     }

@@ -200,7 +200,7 @@ def _http_ok(url: str) -> bool:
 
 def _advertise_gpu(cluster: Cluster) -> None:
     """A fake ``nvidia.com/gpu: 1`` in the node's capacity: the scheduler places the train
-    step's pod by it (placement only, no CUDA). The taint and label come with the kubelet."""
+    step's pod by it (placement only, no CUDA). The label comes with the kubelet."""
     ops = '[{"op": "add", "path": "/status/capacity/nvidia.com~1gpu", "value": "1"}]'
     cluster.kubectl(
         "patch", "node", cluster.settings.node_name, "--subresource=status", "--type=json",

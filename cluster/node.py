@@ -21,6 +21,9 @@ from cluster.settings import CNI_BIN, PAUSE_IMAGE, ROOT, TOOLS_BIN, Settings
 
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_LABEL = "cloud.google.com/gke-accelerator=fake-gpu"
+# GKE's taint on GPU nodes. The one node here also runs everything else, so the taint is
+# put on only while placement is checked (tests/test_cluster_placement.py).
+GPU_TAINT = f"{GPU_RESOURCE}=present:NoSchedule"
 
 
 def containerd_config(s: Settings) -> str:
@@ -84,12 +87,6 @@ def cni_config(s: Settings) -> str:
 
 
 def kubelet_config(s: Settings) -> str:
-    taints = ""
-    if s.fake_gpu:
-        taints = (
-            f"registerWithTaints:\n  - key: {GPU_RESOURCE}\n    value: present\n"
-            "    effect: NoSchedule\n"
-        )
     return f"""\
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -126,7 +123,7 @@ serializeImagePulls: false
 rotateCertificates: false
 serverTLSBootstrap: false
 shutdownGracePeriod: 0s
-{taints}"""
+"""
 
 
 def write_configs(s: Settings) -> None:

@@ -59,8 +59,8 @@ class Settings:
     pod_cidr: str = "10.244.0.0/24"
     service_cidr: str = "10.96.0.0/24"
     ports: Ports = field(default_factory=Ports)
-    # Advertise a fake nvidia.com/gpu on the node, with the GPU taint and label, so the
-    # training step's placement can be checked (placement only: there is no CUDA here).
+    # Advertise a fake nvidia.com/gpu on the node, with GKE's GPU label, so the training
+    # step's placement can be checked (placement only: there is no CUDA here).
     fake_gpu: bool = True
 
     @property

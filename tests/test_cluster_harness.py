@@ -42,6 +42,7 @@ def test_port_in_use_is_refused_before_anything_starts(tmp_path):
     s = Settings(workdir=tmp_path)
     _require_runnable(s)
     with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT
         holder.bind(("127.0.0.1", s.ports.apiserver))
         holder.listen()
         before = footprint.take()

@@ -1,8 +1,8 @@
-"""GPU placement on the real node: it advertises a fake ``nvidia.com/gpu`` and carries the
-GPU taint and label (cluster/node.py). A pod rendered from the compiled pipeline's own
-settings for the train step (accelerator type and count, toleration, node selector)
-schedules there; the same pod without the toleration does not. This checks placement,
-not CUDA: no GPU exists here. CPU and memory requests are capped to the 2-core node
+"""GPU placement on the real node: it advertises a fake ``nvidia.com/gpu`` and GKE's GPU
+label (cluster/node.py), and carries GKE's GPU taint for this test. A pod rendered from
+the compiled pipeline's own settings for the train step (accelerator type and count,
+toleration, node selector) schedules there; the same pod without the toleration does
+not. This checks placement, not CUDA: no GPU exists here. CPU and memory requests are capped to the 2-core node
 (the compiled 4 CPU / 16G would fit no node here); the GPU settings are the compiled ones.
 """
 
@@ -14,7 +14,7 @@ import pytest
 import yaml
 from k8s_cluster import get_json
 
-from cluster.node import GPU_LABEL
+from cluster.node import GPU_LABEL, GPU_TAINT
 from cluster.settings import PAUSE_IMAGE
 
 NAMESPACE = "gpu-placement"
@@ -88,6 +88,8 @@ def test_train_step_pod_lands_on_the_gpu_node_only_with_its_toleration(k8s_clust
     assert train_settings["resource"] == "nvidia.com/gpu"
     node = get_json(k8s_cluster, "node", k8s_cluster.settings.node_name, namespace="default")
     assert node["status"]["allocatable"]["nvidia.com/gpu"] == "1"
+    node_name = k8s_cluster.settings.node_name
+    k8s_cluster.kubectl("taint", "node", node_name, GPU_TAINT)
     k8s_cluster.kubectl("create", "namespace", NAMESPACE)
     try:
         for name, tolerate in (("with-toleration", True), ("without-toleration", False)):
@@ -95,8 +97,9 @@ def test_train_step_pod_lands_on_the_gpu_node_only_with_its_toleration(k8s_clust
                 "apply", "-f", "-", input=json.dumps(_pod(name, train_settings, tolerate))
             )
         placed = _scheduled(k8s_cluster, "with-toleration")
-        assert placed["status"] == "True" and placed["nodeName"] == k8s_cluster.settings.node_name
+        assert placed["status"] == "True" and placed["nodeName"] == node_name
         refused = _scheduled(k8s_cluster, "without-toleration")
         assert refused["status"] == "False" and "untolerated taint" in refused["message"]
     finally:
+        k8s_cluster.kubectl("taint", "node", node_name, f"{GPU_TAINT.split('=')[0]}-", check=False)
         k8s_cluster.kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
