@@ -2,8 +2,9 @@
 label (cluster/node.py), and carries GKE's GPU taint for this test. A pod rendered from
 the compiled pipeline's own settings for the train step (accelerator type and count,
 toleration, node selector) schedules there; the same pod without the toleration does
-not. This checks placement, not CUDA: no GPU exists here. CPU and memory requests are capped to the 2-core node
-(the compiled 4 CPU / 16G would fit no node here); the GPU settings are the compiled ones.
+not. This checks placement, not CUDA: no GPU exists here. CPU and memory requests are
+capped to the 2-core node (the compiled 4 CPU / 16G would fit no node here); the GPU
+settings are the compiled ones.
 """
 
 import subprocess
