@@ -164,7 +164,13 @@ def published_v1(cluster_models: Path, trained_dir: Path, split_dir: Path):
 
 
 def holdout_images(split_dir: Path) -> list[bytes]:
-    return [f.read_bytes() for f in sorted((split_dir / "test").glob("*/*.jpg"))]
+    """The prepared split's test images (6: 3 per class), encoded as stored."""
+    from components.prepare.dataset import read_split
+
+    paths, _, _ = read_split(split_dir, "test")
+    images = [Path(p).read_bytes() for p in paths]
+    assert images, f"no test images in {split_dir}"
+    return images
 
 
 def keras_answers(trained: Path, images: list[bytes]) -> tuple[list[list[float]], list[str]]:

@@ -89,7 +89,7 @@ def _assert_every_pod_serves(cluster, trained, other, images) -> None:
     not_expected, _ = keras_answers(other, images)
     assert np.abs(np.array(expected) - np.array(not_expected)).max() > 1e-3  # distinguishable
     pods = ready_pod_ips(cluster)
-    assert len(pods) == 2
+    assert len(pods) >= 2  # the autoscaler may have added one under the test's load
     for ip in pods:
         served = predict(f"http://{ip}:8501", images)
         np.testing.assert_allclose([p["probabilities"] for p in served], expected, atol=1e-5)
