@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from cluster.settings import ADDONS, CONTROL_PLANE, NODE, TOOLS_BIN
+from cluster.settings import ADDONS, CONTROL_PLANE, NODE
 
 OURS = {*CONTROL_PLANE, *NODE, *ADDONS, "kwok"}
 
@@ -58,7 +58,8 @@ def _iptables() -> list[str]:
 
 
 def _processes() -> list[str]:
-    """Programs from build/tools/bin, and anything in a pod's cgroup, that are running."""
+    """The cluster's programs (by name: kwokctl runs copies of them), and anything in a
+    pod's cgroup, that are running."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -71,6 +72,6 @@ def _processes() -> list[str]:
             in_pod = "kubepods" in (proc / "cgroup").read_text()
         except OSError:
             in_pod = False
-        if in_pod or Path(exe).name in OURS or exe.startswith(str(TOOLS_BIN)):
+        if in_pod or Path(exe).name in OURS:
             found.append(f"{Path(exe).name} (pid {proc.name})")
     return found

@@ -39,7 +39,7 @@ class Load:
         model: str = "lfw-faces",
         threads: int = 2,
         max_seconds: float = 300,
-        max_requests: int = 20000,
+        max_requests: int = 200000,
         timeout_s: float = 30,
     ) -> None:
         # KServe v2 infer: its answers name the version that computed them.

@@ -18,6 +18,10 @@ from components.storage import open_store
 
 TOLERANCE = 1e-4
 RETRY_S = 30  # Service endpoints follow pod readiness with a short delay
+# Answers worth retrying until RETRY_S: 503, a pod still loading or draining; 404, a pod of
+# the previous version that kube-proxy still routes to for a moment after the rollout
+# (it answers "no version N"; measured on the local cluster).
+RETRY_STATUSES = (503, 404)
 
 
 class SmokeTestError(Exception):
@@ -78,7 +82,7 @@ def _post(url: str, body: bytes) -> dict:
                 return json.loads(response.read())
         except urllib.error.HTTPError as err:
             detail = err.read().decode(errors="replace")[:300]
-            if err.code != 503 or time.monotonic() > deadline:
+            if err.code not in RETRY_STATUSES or time.monotonic() > deadline:
                 raise SmokeTestError(
                     f"smoke test: {url} answered HTTP {err.code}: {detail}"
                 ) from err
