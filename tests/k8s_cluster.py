@@ -29,7 +29,7 @@ import pytest
 
 from cluster import footprint, harness, preflight
 from cluster.harness import Cluster
-from cluster.settings import Settings
+from cluster.settings import TOOLS_BIN, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMESPACE = "imgclf"
@@ -64,14 +64,21 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def test_settings() -> Settings:
+def require_tools(*names: str) -> None:
+    """Skip (or fail under K8S_REQUIRE_CLUSTER=1) when a tool in build/tools/bin is missing."""
+    missing = [n for n in names if not os.access(TOOLS_BIN / n, os.X_OK)]
+    if missing:
+        unavailable(f"{', '.join(missing)} not in {TOOLS_BIN}: run `make k8s-lint-tools`")
+
+
+def cluster_settings() -> Settings:
     return Settings(workdir=CLUSTER_DIR / "cluster")
 
 
 @pytest.fixture(scope="session")
 def k8s_cluster(predictor_image: str) -> Iterator[Cluster]:
     """The real local cluster for the session; stopped afterwards, leaving nothing behind."""
-    settings = test_settings()
+    settings = cluster_settings()
     found = preflight.problems(settings)
     if found:
         unavailable("; ".join(found))

@@ -7,7 +7,7 @@ The test overlay (tests/k8s/cluster) shortens the HPA's windows: scale-down stab
 
 import time
 
-from cluster_load import Load
+from cluster_load import failures, v2_load
 from cluster_report import record
 from k8s_cluster import get_json, holdout_images, service_url, wait_available
 
@@ -32,9 +32,8 @@ def test_autoscaler_scales_out_under_load_and_back_in(predictor_deployment, spli
         return n
 
     image = holdout_images(split_dir)[0]
-    with Load(
-        service_url(predictor_deployment), image, threads=4, max_seconds=LOAD_LIMIT_S
-    ) as load:
+    url = service_url(predictor_deployment)
+    with v2_load(url, image, threads=4, max_seconds=LOAD_LIMIT_S) as load:
         scaled_at = None
         while time.monotonic() - start < LOAD_LIMIT_S:
             if sample(True) > 2 and scaled_at is None:
@@ -61,4 +60,4 @@ def test_autoscaler_scales_out_under_load_and_back_in(predictor_deployment, spli
     hpa = get_json(predictor_deployment, "hpa", "predictor")
     assert max(n for _, n, _ in timeline) > 2, f"never scaled out: {timeline}, {hpa.get('status')}"
     assert timeline[-1][1] == 2, f"did not scale back in: {timeline}"
-    assert load.result.lost == 0, load.result.failures[:5]
+    assert failures(load.result) == []

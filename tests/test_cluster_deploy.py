@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import pytest
-from cluster_load import Load
+from cluster_load import failures, v2_load, versions
 from cluster_report import record
 from k8s_cluster import (
     MODEL,
@@ -104,14 +104,14 @@ def test_rollout_to_the_next_version_loses_no_request(
     first = _deploy(predictor_deployment, deployer, cluster_models, 1)  # pin N = 1
     assert _pinned(admin) == 1 and first.version == 1
     started = time.monotonic()
-    with Load(service_url(predictor_deployment), images[0], threads=2) as load:
+    with v2_load(service_url(predictor_deployment), images[0]) as load:
         result = _deploy(predictor_deployment, deployer, cluster_models, version_2)
         rollout_s = time.monotonic() - started
         time.sleep(2)
     answers = load.result
     assert result.changed and _pinned(admin) == 2
-    assert answers.failures == [] and answers.lost == 0
-    assert answers.sent > 20 and set(answers.versions) == {"1", "2"}
+    assert failures(answers, since=started) == []
+    assert answers.sent > 20 and set(versions(answers)) == {"1", "2"}
     _assert_every_pod_serves(predictor_deployment, trained_v2, trained_dir, images)
     again = _deploy(predictor_deployment, deployer, cluster_models, version_2)
     assert not again.changed
@@ -122,8 +122,8 @@ def test_rollout_to_the_next_version_loses_no_request(
             "to": 2,
             "seconds": round(rollout_s, 1),
             "requests_sent": answers.sent,
-            "requests_lost": answers.lost,
-            "answers_by_version": dict(answers.versions),
+            "requests_lost": len(failures(answers)),
+            "answers_by_version": versions(answers),
         },
     )
 
@@ -138,7 +138,7 @@ def test_version_that_never_becomes_ready_is_rolled_back(
     (corrupt / "_COMPLETE").unlink()
     version = publish_version(corrupt, str(cluster_models), MODEL).version
     started = time.monotonic()
-    with Load(service_url(predictor_deployment), images[0], threads=2) as load:
+    with v2_load(service_url(predictor_deployment), images[0]) as load:
         with pytest.raises(
             DeployError, match=f"version {version} failed.*rolled back to version 2"
         ):
@@ -147,7 +147,7 @@ def test_version_that_never_becomes_ready_is_rolled_back(
     answers = load.result
     assert _pinned(admin) == 2
     # The new pod never became Ready, so it never got a request: every answer is version 2.
-    assert answers.failures == [] and set(answers.versions) == {"2"}
+    assert failures(answers) == [] and set(versions(answers)) == {"2"}
     _assert_every_pod_serves(predictor_deployment, trained_v2, trained_dir, images)
     record(
         "rollback_not_ready",
@@ -157,7 +157,7 @@ def test_version_that_never_becomes_ready_is_rolled_back(
             "seconds_until_back_on_2": round(elapsed, 1),
             "rollback_s": round(elapsed - 45, 1),
             "requests_sent": answers.sent,
-            "requests_lost": answers.lost,
+            "requests_lost": len(failures(answers)),
         },
     )
 
@@ -177,7 +177,7 @@ def test_version_that_answers_wrongly_is_rolled_back(
     (lying / "metadata.json").write_text(json.dumps(metadata))
     version = publish_version(lying, str(cluster_models), MODEL).version
     started = time.monotonic()
-    with Load(service_url(predictor_deployment), images[0], threads=2) as load:
+    with v2_load(service_url(predictor_deployment), images[0]) as load:
         with pytest.raises(
             DeployError, match=f"expected '{smoke['label']}'.*rolled back to version 2"
         ):
@@ -185,7 +185,7 @@ def test_version_that_answers_wrongly_is_rolled_back(
         elapsed = time.monotonic() - started
     answers = load.result
     assert _pinned(admin) == 2
-    assert answers.failures == [] and answers.lost == 0
+    assert failures(answers) == []
     _assert_every_pod_serves(predictor_deployment, trained_v2, trained_dir, images)
     record(
         "rollback_wrong_answer",
@@ -193,8 +193,8 @@ def test_version_that_answers_wrongly_is_rolled_back(
             "version": version,
             "seconds_until_back_on_2": round(elapsed, 1),
             "requests_sent": answers.sent,
-            "requests_lost": answers.lost,
-            "answers_by_version": dict(answers.versions),
+            "requests_lost": len(failures(answers)),
+            "answers_by_version": versions(answers),
         },
     )
 

@@ -31,7 +31,11 @@ def gateway(predictor_deployment) -> str:
         parents = route.get("status", {}).get("parents", [])
         accepted = any(c["type"] == "Accepted" and c["status"] == "True"
                        for p in parents for c in p.get("conditions", []))  # fmt: skip
-        if accepted and _status(url + "/v2/health/ready") == 200:
+        # Settled: no pod of an earlier rollout still terminating (the gateway, unlike
+        # kube-proxy, may still send to those while they drain).
+        pods = get_json(predictor_deployment, "pods", "-l", "app.kubernetes.io/name=predictor")
+        settled = not any(p["metadata"].get("deletionTimestamp") for p in pods["items"])
+        if accepted and settled and _status(url + "/v2/health/ready") == 200:
             return url
         if time.monotonic() > deadline:
             pytest.fail(f"HTTPRoute not serving through the gateway: {parents}")

@@ -155,3 +155,22 @@ def test_kustomize_error_is_reported(tmp_path, release):
     (overlay / "kustomization.yaml").write_text("resources:\n  - missing.yaml\n")
     (error,) = check_manifests.check(overlay, release)
     assert f"kustomize build {overlay} failed" in error and "missing.yaml" in error
+
+
+def test_ingress_component_routes_what_the_httproute_does(tmp_path, release):
+    """The Ingress variant (k8s/components/ingress) on the base: the same paths as the
+    base's HTTPRoute, the same body limit as the predictor, and every offline check."""
+    import yaml
+
+    components = os.path.relpath(ROOT / "k8s" / "components" / "ingress", tmp_path)
+    overlay = _overlay(tmp_path, f"components:\n  - {components}\n")
+    assert check_manifests.check(overlay, release) == []
+    objects = {o["kind"]: o for o in yaml.safe_load_all(check_manifests.render(overlay)) if o}
+    ingress, route = objects["Ingress"], objects["HTTPRoute"]
+    ingress_paths = [p["path"] for p in ingress["spec"]["rules"][0]["http"]["paths"]]
+    route_paths = [m["path"]["value"] for m in route["spec"]["rules"][0]["matches"]]
+    assert ingress_paths == route_paths == ["/v1/models", "/v2"]
+    config = objects["ConfigMap"]["data"]
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "8m"
+    assert int(config["PREDICTOR_MAX_BODY_BYTES"]) == 8 * 1024 * 1024

@@ -36,17 +36,29 @@ class LoadResult:
 
 
 class SteadyLoad:
-    """``threads`` clients POSTing ``body`` to ``path`` back to back until stopped."""
+    """``threads`` clients POSTing ``body`` to ``path`` back to back until stopped, or for
+    ``max_seconds``. ``fresh_connections``: a new connection per request (so a Service's
+    current endpoints pick the pod each time) instead of keep-alive."""
 
-    def __init__(self, base_url: str, path: str, body: bytes, threads: int = 4):
+    def __init__(
+        self,
+        base_url: str,
+        path: str,
+        body: bytes,
+        threads: int = 4,
+        max_seconds: float | None = None,
+        fresh_connections: bool = False,
+    ):
         self.host = urlsplit(base_url).netloc
         self.path, self.body = path, body
+        self.max_seconds, self.fresh_connections = max_seconds, fresh_connections
         self.result = LoadResult()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(threads)]
 
     def __enter__(self) -> "SteadyLoad":
+        self.started = time.monotonic()
         for t in self._threads:
             t.start()
         return self
@@ -61,13 +73,16 @@ class SteadyLoad:
         return self.result
 
     def _client(self) -> None:
+        deadline = self.started + self.max_seconds if self.max_seconds else float("inf")
         conn = http.client.HTTPConnection(self.host, timeout=60)
-        while not self._stop.is_set():
+        while not self._stop.is_set() and time.monotonic() < deadline:
             answer, conn = send(conn, self.host, self.path, self.body)
             with self._lock:
                 self.result.answers.append(answer)
             if answer.status == 0:
                 time.sleep(0.05)  # refused: the server is going away; do not spin
+            elif self.fresh_connections:
+                conn.close()
         conn.close()
 
 
