@@ -57,8 +57,9 @@ def markdown(result: dict, plot: str | None) -> str:
         lines += ["## Rollbacks", "", "| failure | version | seconds until back on 2 | "
                   "requests sent | lost |", "|---|---|---|---|---|"]  # fmt: skip
         for name, r in rows:
-            what = "never Ready (corrupt; rollout timeout 45 s)" if name.endswith("ready") else (
-                "wrong smoke answer")  # fmt: skip
+            what = "wrong smoke answer"
+            if name == "rollback_not_ready":
+                what = f"never Ready (corrupt; rollout timeout {r['rollout_timeout_s']} s)"
             lines.append(f"| {what} | {r['version']} | {r['seconds_until_back_on_2']} | "
                          f"{r['requests_sent']} | {r['requests_lost']} |")  # fmt: skip
         lines.append("")

@@ -32,6 +32,7 @@ from components.errors import StepError
 from components.export.publish import export_and_publish
 from components.storage import publish_version
 
+ROLLOUT_TIMEOUT_S = 30  # how long the step waits for a corrupt version before rolling back
 DEPLOYER = "system:serviceaccount:kubeflow:pipeline-runner"  # the RoleBinding's subject
 
 
@@ -142,7 +143,9 @@ def test_version_that_never_becomes_ready_is_rolled_back(
         with pytest.raises(
             DeployError, match=f"version {version} failed.*rolled back to version 2"
         ):
-            _deploy(predictor_deployment, deployer, cluster_models, version, timeout_s=45)
+            _deploy(
+                predictor_deployment, deployer, cluster_models, version, timeout_s=ROLLOUT_TIMEOUT_S
+            )
         elapsed = time.monotonic() - started
     answers = load.result
     assert _pinned(admin) == 2
@@ -153,9 +156,9 @@ def test_version_that_never_becomes_ready_is_rolled_back(
         "rollback_not_ready",
         {
             "version": version,
-            "rollout_timeout_s": 45,
+            "rollout_timeout_s": ROLLOUT_TIMEOUT_S,
             "seconds_until_back_on_2": round(elapsed, 1),
-            "rollback_s": round(elapsed - 45, 1),
+            "rollback_s": round(elapsed - ROLLOUT_TIMEOUT_S, 1),
             "requests_sent": answers.sent,
             "requests_lost": len(failures(answers)),
         },
