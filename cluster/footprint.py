@@ -1,6 +1,9 @@
-"""What the cluster leaves on the host: processes, mounts, iptables rules, routes, links.
+"""What a cluster leaves on the host: its processes, mounts, iptables rules, routes, links.
 
 Taken before ``up`` and after ``down``, the two must be equal: the tests' cleanup check.
+Only what this cluster can own is looked at (its programs, pods' cgroups, mounts under
+its workdir and pods' network namespaces, KUBE-* rules, anything on its bridge), so other
+work on the machine (podman containers of earlier tests, say) cannot move it.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from cluster.settings import ADDONS, CONTROL_PLANE, NODE
+from cluster.settings import ADDONS, CONTROL_PLANE, NODE, Settings
 
 OURS = {*CONTROL_PLANE, *NODE, *ADDONS, "kwok"}
+POD_NETNS = "/run/netns/cni-"  # containerd's names for pods' network namespaces
 
 
 @dataclass(frozen=True)
@@ -33,13 +37,21 @@ class Footprint:
         return out
 
 
-def take() -> Footprint:
+def take(s: Settings) -> Footprint:
+    workdir = str(s.workdir.resolve())
+    mounts = _lines(["findmnt", "-rn", "-o", "TARGET,FSTYPE"])
     return Footprint(
         processes=frozenset(_processes()),
-        mounts=frozenset(_lines(["findmnt", "-rn", "-o", "TARGET,FSTYPE"])),
-        iptables=frozenset(_iptables()),
-        routes=frozenset(_lines(["ip", "route", "show", "table", "all"])),
-        links=frozenset(line.split(":")[1].strip() for line in _lines(["ip", "-o", "link"])),
+        mounts=frozenset(m for m in mounts if m.startswith((workdir, POD_NETNS))),
+        iptables=frozenset(r for r in _iptables() if "KUBE-" in r or s.bridge in r),
+        routes=frozenset(
+            r for r in _lines(["ip", "route", "show", "table", "all"]) if s.bridge in r
+        ),
+        links=frozenset(
+            line.split(":")[1].strip()
+            for line in _lines(["ip", "-o", "link"])
+            if s.bridge in line  # the bridge itself and every veth enslaved to it
+        ),
     )
 
 

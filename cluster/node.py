@@ -152,7 +152,7 @@ def kubelet_args(s: Settings) -> list[str]:
         str(TOOLS_BIN / "kubelet"),
         f"--config={s.workdir / 'kubelet' / 'config.yaml'}",
         f"--kubeconfig={s.kubeconfig}",
-        f"--root-dir={s.workdir / 'kubelet' / 'root'}",
+        f"--root-dir={s.kubelet_root}",
         f"--cert-dir={s.workdir / 'kubelet' / 'pki'}",
         f"--node-ip={s.node_ip}",
         f"--hostname-override={s.node_name}",

@@ -25,6 +25,10 @@ from cluster.settings import (
 )
 
 CGROUP_CONTROLLERS = ("cpu", "memory", "pids", "cpuset")
+# A unix socket's path holds at most 107 bytes; the kubelet's longest below its root dir is
+# pod-resources/<10 digits> (measured: a longer workdir fails with "bind: invalid argument").
+SOCKET_PATH_MAX = 107
+KUBELET_SOCKET_SUFFIX = len("/pod-resources/0123456789")
 
 
 class PreflightError(RuntimeError):
@@ -47,6 +51,12 @@ def problems(s: Settings) -> list[str]:
         names = programs + [f"{CNI_BIN}/{p}" for p in plugins]
         found.append(
             f"missing: {', '.join(names)}: run `bash scripts/cluster/install_node_packages.sh`"
+        )
+    longest = len(str(s.kubelet_root.resolve())) + KUBELET_SOCKET_SUFFIX
+    if longest > SOCKET_PATH_MAX:
+        found.append(
+            f"the workdir {s.workdir} is too long for the node's unix sockets ({longest} > "
+            f"{SOCKET_PATH_MAX} bytes): set IMGCLF_CLUSTER_DIR to a shorter path"
         )
     controllers = missing_cgroup_controllers()
     if controllers:

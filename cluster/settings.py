@@ -78,6 +78,10 @@ class Settings:
         return self.kwok_workdir / "clusters" / self.name / "pki"
 
     @property
+    def kubelet_root(self) -> Path:
+        return self.workdir / "kubelet" / "root"
+
+    @property
     def kubeconfig(self) -> Path:
         return self.workdir / "kubeconfig"
 

@@ -82,14 +82,14 @@ def k8s_cluster(predictor_image: str) -> Iterator[Cluster]:
     found = preflight.problems(settings)
     if found:
         unavailable("; ".join(found))
-    before = footprint.take()
+    before = footprint.take(settings)
     cluster = harness.up(settings, images=(predictor_image,))
     try:
         yield cluster
     finally:
         harness.down(settings)
         shutil.rmtree(CLUSTER_DIR, ignore_errors=True)
-        left = before.diff(footprint.take())
+        left = before.diff(footprint.take(settings))
         assert not left, "the cluster left this behind:\n" + "\n".join(left)
 
 
