@@ -10,23 +10,12 @@ body-size limit, an HTTPRoute ExtensionRef filter).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
 
-from cluster.settings import MANIFESTS, ROOT, TOOLS_BIN, Settings
-
-
-def _versions() -> dict[str, str]:
-    out = subprocess.run(
-        ["bash", "-c", f"source {ROOT / 'scripts' / 'cluster' / 'versions.sh'} && set"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    return dict(
-        line.split("=", 1)
-        for line in out.splitlines()
-        if line.split("=", 1)[0].endswith("_VERSION")
-    )
+from cluster.settings import MANIFESTS, ROOT, TOOLS_BIN, Settings, pinned_versions
 
 
 def _module_dir(module: str, version: str) -> Path:
@@ -35,8 +24,6 @@ def _module_dir(module: str, version: str) -> Path:
         ["go", "mod", "download", "-json", f"{module}@{version}"],
         capture_output=True, text=True, check=False, cwd=ROOT / "tools" / "traefik",
     )  # fmt: skip
-    import json
-
     info = json.loads(result.stdout or "{}")
     if "Dir" not in info:
         raise RuntimeError(
@@ -47,7 +34,7 @@ def _module_dir(module: str, version: str) -> Path:
 
 def crd_files() -> list[Path]:
     """Gateway API's standard CRDs and Traefik's CRDs, from their Go modules."""
-    versions = _versions()
+    versions = pinned_versions()
     gateway = _module_dir("sigs.k8s.io/gateway-api", versions["GATEWAY_API_VERSION"])
     traefik = _module_dir("github.com/traefik/traefik/v3", versions["TRAEFIK_VERSION"])
     return [

@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 from cluster.settings import CNI_BIN, PAUSE_IMAGE, ROOT, TOOLS_BIN, Settings
 
@@ -182,10 +183,13 @@ def cleanup_kube_proxy() -> None:
     )
 
 
-def ctr(s: Settings, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def ctr(
+    s: Settings, *args: str, stdin: IO[bytes] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """``ctr`` against the node's containerd, in the CRI's namespace (k8s.io)."""
     return subprocess.run(
         [str(TOOLS_BIN / "ctr"), "--address", str(s.containerd_socket), "-n", "k8s.io", *args],
-        input=input,
+        stdin=stdin,
         capture_output=True,
         timeout=600,
         check=False,
@@ -223,11 +227,7 @@ def import_image(s: Settings, image: str) -> None:
         env=engine_env(),
     )
     assert save.stdout is not None
-    result = subprocess.run(
-        [str(TOOLS_BIN / "ctr"), "--address", str(s.containerd_socket), "-n", "k8s.io",
-         "images", "import", "-"],
-        stdin=save.stdout, capture_output=True, timeout=600, check=False,
-    )  # fmt: skip
+    result = ctr(s, "images", "import", "-", stdin=save.stdout)
     save.stdout.close()
     if save.wait() != 0 or result.returncode != 0:
         raise RuntimeError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,14 @@ NODE = ("kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "ctr",
 ADDONS = ("metrics-server", "traefik", "pause")
 HOST_PROGRAMS = ("runc", "iptables", "ip6tables", "iptables-save", "ip", "mount", "umount")
 CNI_PLUGINS = ("bridge", "host-local", "loopback")
+
+VERSIONS_FILE = ROOT / "scripts" / "cluster" / "versions.sh"
+
+
+def pinned_versions() -> dict[str, str]:
+    """``NAME_VERSION`` -> version, as scripts/cluster/versions.sh pins them."""
+    return dict(re.findall(r"^([A-Z_]+_VERSION)=(\S+)", VERSIONS_FILE.read_text(), re.M))
+
 
 # The images the node gets (make images). The pause image is built by cluster-up itself.
 PAUSE_IMAGE = "localhost/imgclf/pause:1"

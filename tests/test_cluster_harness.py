@@ -15,7 +15,7 @@ import pytest
 from k8s_cluster import ROOT, unavailable
 
 from cluster import footprint, preflight
-from cluster.settings import TOOLS_BIN, Settings
+from cluster.settings import TOOLS_BIN, Settings, pinned_versions
 
 
 def test_a_workdir_too_long_for_unix_sockets_is_refused(tmp_path):
@@ -113,8 +113,7 @@ def test_a_start_that_fails_late_leaves_nothing_running(short_tmp):
 
 
 def test_every_component_version_is_pinned_in_versions_sh():
-    text = (ROOT / "scripts" / "cluster" / "versions.sh").read_text()
-    pinned = dict(re.findall(r"^([A-Z_]+_VERSION)=(\S+)", text, re.M))
+    pinned = pinned_versions()
     k8s_mod = (ROOT / "tools" / "k8s" / "go.mod").read_text()
     traefik_mod = (ROOT / "tools" / "traefik" / "go.mod").read_text()
     assert re.search(rf"k8s\.io/kubernetes {re.escape(pinned['KUBERNETES_VERSION'])}\b", k8s_mod)
