@@ -141,6 +141,19 @@ def wait_available(
         time.sleep(1)
 
 
+def wait_pod_metrics(cluster: Cluster, pods: int, timeout_s: float = 120) -> str:
+    """Until metrics-server reports CPU and memory for ``pods`` pods (its first scrape of a
+    new pod comes one or two resolutions, 15 s each, after the pod starts)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        top = cluster.kubectl("-n", NAMESPACE, "top", "pods", "--no-headers", check=False)
+        if top.returncode == 0 and len(top.stdout.splitlines()) >= pods:
+            return top.stdout
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no pod metrics after {timeout_s:.0f}s: {top.stderr.strip()}")
+        time.sleep(3)
+
+
 def service_url(cluster: Cluster, service: str = "predictor") -> str:
     """``http://<ClusterIP>:<port>``: reached from the host through kube-proxy's rules."""
     spec = get_json(cluster, "service", service)["spec"]

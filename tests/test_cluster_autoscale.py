@@ -9,7 +9,13 @@ import time
 
 from cluster_load import failures, v2_load
 from cluster_report import record
-from k8s_cluster import get_json, holdout_images, service_url, wait_available
+from k8s_cluster import (
+    get_json,
+    holdout_images,
+    service_url,
+    wait_available,
+    wait_pod_metrics,
+)
 
 LOAD_LIMIT_S = 180  # the load stops by itself after this, scaled out or not
 SCALE_IN_LIMIT_S = 180
@@ -21,8 +27,7 @@ def _replicas(cluster) -> int:
 
 def test_autoscaler_scales_out_under_load_and_back_in(predictor_deployment, split_dir):
     wait_available(predictor_deployment, "predictor", replicas=2)
-    metrics = predictor_deployment.kubectl("-n", "imgclf", "top", "pods", check=False)
-    assert metrics.returncode == 0, metrics.stderr  # metrics-server answers for the pods
+    wait_pod_metrics(predictor_deployment, pods=2)  # metrics-server answers for the pods
     timeline: list[tuple[float, int, bool]] = []
     start = time.monotonic()
 
