@@ -37,8 +37,11 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=secret,id=host_ca \
     . ../scripts/images/build_env.sh && go mod download
 WORKDIR /src
 COPY serving/ serving/
+# The module cache is a cache mount, which the engine may have emptied since the download
+# layer above was cached: this step may download too.
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    bash scripts/stage_predictor.sh build/image/predictor
+    --mount=type=secret,id=host_ca \
+    . scripts/images/build_env.sh && bash scripts/stage_predictor.sh build/image/predictor
 
 # libc, libstdc++ and libgcc_s (all the TF libraries need), CA certificates for gs://,
 # and a nonroot user (65532); Debian 12 like the build stage and the CI machines, whose
