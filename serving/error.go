@@ -15,6 +15,7 @@ const (
 	Invalid          Code = "invalid"            // the request is wrong: fix it and retry
 	NotFound         Code = "not_found"          // unknown model, version or signature
 	MethodNotAllowed Code = "method_not_allowed" // wrong HTTP method for the path
+	Forbidden        Code = "forbidden"          // not allowed for this caller (a CORS origin)
 	TooLarge         Code = "too_large"          // request body over the limit
 	UnsupportedMedia Code = "unsupported_media"  // a Content-Type the endpoint does not take
 	Overloaded       Code = "overloaded"         // the queue is full: retry after a pause

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,9 @@ type Config struct {
 	ShutdownDelay     time.Duration
 	ShutdownTimeout   time.Duration
 	LogLevel          slog.Level
+	MaxImages         int
+	UI                bool
+	CORSOrigins       []string
 }
 
 // ModelConfig is one served model.
@@ -110,6 +114,17 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	fs.IntVar(&cfg.InterOpThreads, "inter-op-threads", 0, "TensorFlow ops run in parallel (0 = the container's CPU limit, rounded up; without one TensorFlow's default)")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "largest request body accepted; bigger ones get 413")
 	fs.Int64Var(&cfg.MaxImagePixels, "max-image-pixels", server.DefaultMaxImagePixels, "largest width*height of an input image, read from its header before decoding; bigger ones get 413")
+	fs.IntVar(&cfg.MaxImages, "max-images", server.DefaultMaxImages, "most image files in one :classify-image request; more get 413")
+	fs.BoolVar(&cfg.UI, "ui", true, "serve the web page at / and /ui/ (it calls only the public API on this port, so it exposes nothing the API does not)")
+	fs.Func("cors-allowed-origins", "comma-separated `origins` (https://app.example.com, or * for any) whose pages may call the API from a browser; none by default", func(v string) error {
+		cfg.CORSOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
+				cfg.CORSOrigins = append(cfg.CORSOrigins, o)
+			}
+		}
+		return nil
+	})
 	fs.BoolVar(&cfg.Batching, "batching", false, "merge concurrent requests for a model version into one session run")
 	fs.IntVar(&cfg.MaxBatchSize, "max-batch-size", 32, "most rows (images) in one batched run (with --batching)")
 	fs.DurationVar(&cfg.BatchTimeout, "batch-timeout", 5*time.Millisecond, "how long a partial batch waits for more requests (with --batching)")
@@ -245,6 +260,10 @@ func (c Config) validate() error {
 	check(c.IntraOpThreads >= 0 && c.InterOpThreads >= 0, "--intra-op-threads and --inter-op-threads must be >= 0")
 	check(c.MaxBodyBytes > 0, "--max-body-bytes must be > 0")
 	check(c.MaxImagePixels > 0, "--max-image-pixels must be > 0")
+	check(c.MaxImages > 0, "--max-images must be > 0")
+	for _, o := range c.CORSOrigins {
+		check(validOrigin(o), "--cors-allowed-origins %q: want * or scheme://host[:port], e.g. https://app.example.com", o)
+	}
 	check(c.MaxBatchSize > 0, "--max-batch-size must be > 0")
 	check(c.BatchTimeout >= 0, "--batch-timeout must be >= 0")
 	check(c.MaxQueued > 0, "--max-queued must be > 0")
@@ -286,4 +305,14 @@ func usage(fs *flag.FlagSet) {
 		}
 		fmt.Fprintf(w, ")\n")
 	})
+}
+
+// validOrigin is "*" or a browser Origin: scheme://host[:port], nothing more.
+func validOrigin(o string) bool {
+	if o == "*" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil
 }

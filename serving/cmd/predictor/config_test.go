@@ -42,8 +42,23 @@ func TestParseConfig(t *testing.T) {
 			wantModels: "imgclf=/models/imgclf serving_default latest:1 map[]",
 			check: func(c Config) bool {
 				return c.ListenAddr == ":8501" && c.MaxBodyBytes == 16<<20 && c.ShutdownTimeout == 10*time.Second &&
-					!c.Batching && c.MaxBatchSize == 32 && c.MaxQueued == 128 && c.PollInterval == 10*time.Second
+					!c.Batching && c.MaxBatchSize == 32 && c.MaxQueued == 128 && c.PollInterval == 10*time.Second &&
+					c.UI && c.CORSOrigins == nil && c.MaxImages == 64
 			}},
+		{name: "page off, CORS origins", args: []string{"--model-base-path=/m/x", "--ui=false", "--max-images=3",
+			"--cors-allowed-origins=https://app.example.com/, http://localhost:3000"},
+			wantModels: "x=/m/x serving_default latest:1 map[]",
+			check: func(c Config) bool {
+				return !c.UI && c.MaxImages == 3 && strings.Join(c.CORSOrigins, " ") == "https://app.example.com http://localhost:3000"
+			}},
+		{name: "CORS from env", env: map[string]string{"PREDICTOR_MODEL_BASE_PATH": "/m/x", "PREDICTOR_CORS_ALLOWED_ORIGINS": "*"},
+			wantModels: "x=/m/x serving_default latest:1 map[]",
+			check:      func(c Config) bool { return len(c.CORSOrigins) == 1 && c.CORSOrigins[0] == "*" }},
+		{name: "bad CORS origin", args: []string{"--model-base-path=/m/x", "--cors-allowed-origins=app.example.com"},
+			wantErr: `--cors-allowed-origins "app.example.com": want * or scheme://host[:port]`},
+		{name: "CORS origin with a path", args: []string{"--model-base-path=/m/x", "--cors-allowed-origins=https://a.example/app"},
+			wantErr: `--cors-allowed-origins "https://a.example/app"`},
+		{name: "zero images", args: []string{"--model-base-path=/m/x", "--max-images=0"}, wantErr: "--max-images must be > 0"},
 		{name: "gs base path names the model", args: []string{"--model-base-path=gs://bucket/models/imgclf/"},
 			wantModels: "imgclf=gs://bucket/models/imgclf/ serving_default latest:1 map[]"},
 		{name: "file uri", args: []string{"-model-base-path=file:///models/imgclf/"},

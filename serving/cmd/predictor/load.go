@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -18,29 +20,42 @@ import (
 	"github.com/imgclf/serving/internal/lifecycle"
 	"github.com/imgclf/serving/internal/metrics"
 	"github.com/imgclf/serving/internal/model"
+	"github.com/imgclf/serving/internal/server"
 )
 
 // LabelsFile names class i on line i+1, as the exporter writes it.
 const LabelsFile = "assets/labels.txt"
 
+// CardFile is the version's model card: the exporter's metadata.json
+// (evaluation, training parameters, data fingerprint, versions).
+const CardFile = "metadata.json"
+
+// maxCardBytes bounds the card kept in memory; the exporter's is a few KiB.
+const maxCardBytes = 1 << 20
+
 // loader returns how a model's versions load: TensorFlow session, labels,
 // warmup, then the batcher (which also bounds the queue when batching is
 // off: one request per run).
 func loader(cfg Config, mc ModelConfig, mx *metrics.Metrics, logger *slog.Logger) lifecycle.LoadFunc {
-	return func(ctx context.Context, name string, version int64, dir string) (serving.Model, []string, error) {
+	return func(ctx context.Context, name string, version int64, dir string) (server.Loaded, error) {
 		labels, err := readLabels(dir)
 		if err != nil {
-			return nil, nil, err
+			return server.Loaded{}, err
+		}
+		card, err := readCard(dir)
+		if err != nil {
+			// The card is for people; a version without a readable one still serves.
+			logger.Warn("model card not served", "model", name, "version", version, "error", err.Error())
 		}
 		sm, err := model.Load(dir, model.Options{SignatureName: mc.SignatureName,
 			IntraOpThreads: cfg.IntraOpThreads, InterOpThreads: cfg.InterOpThreads})
 		if err != nil {
-			return nil, nil, err
+			return server.Loaded{}, err
 		}
 		n, err := lifecycle.Warmup(ctx, sm, dir)
 		if err != nil {
 			sm.Close()
-			return nil, nil, err
+			return server.Loaded{}, err
 		}
 		sig := sm.Signature()
 		logger.Info("model version loaded", "model", name, "version", version, "signature", sig.Name,
@@ -52,8 +67,33 @@ func loader(cfg Config, mc ModelConfig, mx *metrics.Metrics, logger *slog.Logger
 		if cfg.Batching {
 			opts.MaxBatchSize, opts.Timeout = cfg.MaxBatchSize, cfg.BatchTimeout
 		}
-		return batcher.New(sm, opts), labels, nil
+		return server.Loaded{Model: batcher.New(sm, opts), Labels: labels, Card: card}, nil
 	}
+}
+
+// readCard reads metadata.json: nil when the version has none, an error
+// when it is too big or not a JSON object.
+func readCard(dir string) (json.RawMessage, error) {
+	f, err := os.Open(filepath.Join(dir, CardFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxCardBytes+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", CardFile, err)
+	case len(b) > maxCardBytes:
+		return nil, fmt.Errorf("%s is over %d bytes", CardFile, maxCardBytes)
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return nil, fmt.Errorf("%s is not a JSON object: %w", CardFile, err)
+	}
+	return json.RawMessage(b), nil
 }
 
 // readLabels reads assets/labels.txt (nil when the version has none).

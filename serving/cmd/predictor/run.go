@@ -66,7 +66,8 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(add
 		return fmt.Errorf("--listen-addr %s: %w", cfg.ListenAddr, err)
 	}
 	srv := server.New(server.Options{Registry: registry, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes,
-		MaxImagePixels: cfg.MaxImagePixels, Observer: mx, Metrics: mx.Handler(), ServerVersion: buildVersion()})
+		MaxImagePixels: cfg.MaxImagePixels, MaxImages: cfg.MaxImages, Observer: mx, Metrics: mx.Handler(),
+		ServerVersion: buildVersion(), UI: cfg.UI, CORSOrigins: cfg.CORSOrigins})
 	httpServer := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout, // slow-loris guard

@@ -119,13 +119,13 @@ func newHarness(policy VersionPolicy) *harness {
 	h := &harness{reg: server.NewRegistry(), src: &memSource{bad: map[int64]bool{}}, models: map[int64]*stubModel{}}
 	h.w = NewVersionWatcher(Model{Name: "m", Source: h.src, Policy: policy}, Options{
 		Registry: h.reg,
-		Load: func(_ context.Context, _ string, version int64, dir string) (serving.Model, []string, error) {
+		Load: func(_ context.Context, _ string, version int64, dir string) (server.Loaded, error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.loads++
 			m := &stubModel{version: version}
 			h.models[version] = m
-			return m, []string{"cat", "dog"}, nil
+			return server.Loaded{Model: m, Labels: []string{"cat", "dog"}}, nil
 		},
 	})
 	return h

@@ -8,15 +8,14 @@ import (
 	"slices"
 	"time"
 
-	"github.com/imgclf/serving"
 	"github.com/imgclf/serving/internal/server"
 	"github.com/imgclf/serving/internal/storage"
 )
 
 // LoadFunc loads (and warms up) the version in dir, returning the model
-// and the lines of its assets/labels.txt. dir may be removed once it
-// returns.
-type LoadFunc func(ctx context.Context, model string, version int64, dir string) (serving.Model, []string, error)
+// with what else the version holds (labels, model card). dir may be
+// removed once it returns.
+type LoadFunc func(ctx context.Context, model string, version int64, dir string) (server.Loaded, error)
 
 // Model is one served model.
 type Model struct {
@@ -132,7 +131,7 @@ func (w *VersionWatcher) load(ctx context.Context, v storage.Version) {
 	w.opts.Registry.Set(w.model.Name, v.Number, server.StateLoading, nil, nil)
 	log.Info("loading model version")
 	start := time.Now()
-	m, labels, err := w.fetchAndLoad(ctx, v)
+	loaded, err := w.fetchAndLoad(ctx, v)
 	elapsed := time.Since(start)
 	if w.opts.OnLoad != nil {
 		w.opts.OnLoad(w.model.Name, v.Number, elapsed, err)
@@ -145,16 +144,16 @@ func (w *VersionWatcher) load(ctx context.Context, v storage.Version) {
 		log.Error("model version failed to load; the versions already loaded keep serving", "error", err.Error(), "attempt", attempts)
 		return
 	}
-	w.opts.Registry.Publish(w.model.Name, v.Number, m, labels)
+	w.opts.Registry.Publish(w.model.Name, v.Number, loaded)
 	w.loaded[v.Number] = true
 	delete(w.failures, v.Number)
-	log.Info("model version AVAILABLE", "load_seconds", elapsed.Seconds(), "labels", len(labels))
+	log.Info("model version AVAILABLE", "load_seconds", elapsed.Seconds(), "labels", len(loaded.Labels), "model_card", loaded.Card != nil)
 }
 
-func (w *VersionWatcher) fetchAndLoad(ctx context.Context, v storage.Version) (serving.Model, []string, error) {
+func (w *VersionWatcher) fetchAndLoad(ctx context.Context, v storage.Version) (server.Loaded, error) {
 	dir, cleanup, err := w.model.Source.Fetch(ctx, v, w.opts.TempDir)
 	if err != nil {
-		return nil, nil, err
+		return server.Loaded{}, err
 	}
 	defer cleanup()
 	return w.opts.Load(ctx, w.model.Name, v.Number, dir)

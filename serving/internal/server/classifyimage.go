@@ -14,6 +14,10 @@ import (
 // DefaultTopK is how many classes :classify-image returns without ?k=.
 const DefaultTopK = 5
 
+// DefaultMaxImages bounds the files of one :classify-image request: a
+// page's worth of photos, and with the body limit a bound on one batch.
+const DefaultMaxImages = 64
+
 // classifyImageResponse is :classify-image's reply: one result per image,
 // in upload order.
 type classifyImageResponse struct {
@@ -150,6 +154,10 @@ func readMultipart(mr *multipart.Reader, lim limits) ([]upload, error) {
 		if part.FileName() == "" {
 			part.Close()
 			continue // a plain form field
+		}
+		if len(images) == lim.maxImages {
+			part.Close()
+			return nil, serving.Errorf(serving.TooLarge, "the form has more than %d files; send at most %d images per request", lim.maxImages, lim.maxImages)
 		}
 		b, err := io.ReadAll(part)
 		part.Close()

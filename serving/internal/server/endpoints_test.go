@@ -401,7 +401,7 @@ func FuzzReadV2Request(f *testing.F) {
 			return
 		}
 		for _, sig := range sigs {
-			req, err := readV2Request(body, headerLen, sig, limits{1 << 20, DefaultMaxImagePixels})
+			req, err := readV2Request(body, headerLen, sig, limits{1 << 20, DefaultMaxImagePixels, DefaultMaxImages})
 			if err != nil {
 				if code := serving.ErrorCode(err); code != serving.Invalid && code != serving.TooLarge {
 					t.Fatalf("error %v has code %q", err, code)
@@ -425,7 +425,7 @@ func FuzzReadClassifyRequest(f *testing.F) {
 	sigs := []serving.Signature{imageSignature(), numericSignature()}
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, sig := range sigs {
-			_, inputs, err := readClassifyRequest(strings.NewReader(body), sig, limits{1 << 20, DefaultMaxImagePixels})
+			_, inputs, err := readClassifyRequest(strings.NewReader(body), sig, limits{1 << 20, DefaultMaxImagePixels, DefaultMaxImages})
 			if err != nil {
 				if code := serving.ErrorCode(err); code != serving.Invalid && code != serving.TooLarge {
 					t.Fatalf("error %v has code %q", err, code)
@@ -470,15 +470,15 @@ func FuzzReadUploads(f *testing.F) {
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		r, _ := http.NewRequest("POST", "/", bytes.NewReader(body))
 		r.Header.Set("Content-Type", contentType)
-		images, err := readUploads(r, bytes.NewReader(body), limits{1 << 20, DefaultMaxImagePixels})
+		images, err := readUploads(r, bytes.NewReader(body), limits{1 << 20, DefaultMaxImagePixels, DefaultMaxImages})
 		if err != nil {
 			if code := serving.ErrorCode(err); code != serving.Invalid && code != serving.TooLarge && code != serving.UnsupportedMedia {
 				t.Fatalf("error %v has code %q", err, code)
 			}
 			return
 		}
-		if len(images) == 0 {
-			t.Fatal("no error and no images")
+		if len(images) == 0 || len(images) > DefaultMaxImages {
+			t.Fatalf("no error and %d images", len(images))
 		}
 	})
 }

@@ -16,6 +16,8 @@ func httpStatus(code serving.Code) int {
 		return http.StatusNotFound
 	case serving.MethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case serving.Forbidden:
+		return http.StatusForbidden
 	case serving.TooLarge:
 		return http.StatusRequestEntityTooLarge
 	case serving.UnsupportedMedia:

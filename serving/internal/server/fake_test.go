@@ -111,7 +111,7 @@ func testServer(t *testing.T, model serving.Model, opts Options) (*Server, strin
 	t.Helper()
 	if opts.Registry == nil {
 		opts.Registry = NewRegistry()
-		opts.Registry.Publish("imgclf", 1, model, []string{"other", "png"})
+		opts.Registry.Publish("imgclf", 1, Loaded{Model: model, Labels: []string{"other", "png"}})
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

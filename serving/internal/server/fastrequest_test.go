@@ -130,7 +130,7 @@ func BenchmarkReadPredictRequest(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := readPredictRequest(strings.NewReader(body), sig, limits{1 << 20, DefaultMaxImagePixels}); err != nil {
+		if _, err := readPredictRequest(strings.NewReader(body), sig, limits{1 << 20, DefaultMaxImagePixels, DefaultMaxImages}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -153,7 +153,7 @@ func BenchmarkReadV2Request(b *testing.B) {
 			b.SetBytes(int64(len(c.body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := readV2Request(c.body, c.headerLen, sig, limits{1 << 20, DefaultMaxImagePixels}); err != nil {
+				if _, err := readV2Request(c.body, c.headerLen, sig, limits{1 << 20, DefaultMaxImagePixels, DefaultMaxImages}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -25,11 +25,12 @@ const (
 	kindClassifyImage
 	kindReady // v2 only
 	kindInfer // v2 only
+	kindCard
 )
 
 // endpoint names each kind in metrics and logs.
 func (k apiKind) endpoint() string {
-	return [...]string{"status", "metadata", "predict", "classify", "classify_image", "ready", "infer"}[k]
+	return [...]string{"status", "metadata", "predict", "classify", "classify_image", "ready", "infer", "card"}[k]
 }
 
 // modelRoute is a parsed /v1/models/... or /v2/models/... path.
@@ -44,6 +45,7 @@ type modelRoute struct {
 //
 //	/v1/models/{name}[/versions/{v}|/labels/{l}]                      model status
 //	/v1/models/{name}[/versions/{v}|/labels/{l}]/metadata             signature metadata
+//	/v1/models/{name}[/versions/{v}|/labels/{l}]/card                 model card (metadata.json)
 //	/v1/models/{name}[/versions/{v}|/labels/{l}]:predict|:classify|:classify-image
 func parseModelPath(path string) (modelRoute, error) {
 	rest, ok := strings.CutPrefix(path, "/v1/models/")
@@ -56,11 +58,11 @@ func parseModelPath(path string) (modelRoute, error) {
 	}
 	route := modelRoute{Version: latestVersion, Kind: kindStatus}
 	segs := strings.Split(rest, "/")
-	if segs[len(segs)-1] == "metadata" && verb == "" && len(segs) > 1 {
-		route.Kind = kindMetadata
+	if last := segs[len(segs)-1]; verb == "" && len(segs) > 1 && (last == "metadata" || last == "card") {
+		route.Kind = map[string]apiKind{"metadata": kindMetadata, "card": kindCard}[last]
 		segs = segs[:len(segs)-1]
 	}
-	if err := route.parseVersion(segs, path, "/v1/models/{name}[/versions/{v}][/metadata|:predict|:classify|:classify-image]"); err != nil {
+	if err := route.parseVersion(segs, path, "/v1/models/{name}[/versions/{v}][/metadata|/card|:predict|:classify|:classify-image]"); err != nil {
 		return modelRoute{}, err
 	}
 	switch verb {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -34,9 +35,15 @@ type Registry struct {
 	labels map[string]map[string]int64 // model -> version label -> version
 }
 
+// Loaded is what loading a version gives the registry.
+type Loaded struct {
+	Model  serving.Model
+	Labels []string        // assets/labels.txt lines; nil when the version has none
+	Card   json.RawMessage // the version's metadata.json (its model card); nil when none
+}
+
 type entry struct {
-	model    serving.Model
-	labels   []string
+	Loaded
 	state    State
 	err      error          // why the version failed to load or unload, if it did
 	inflight sync.WaitGroup // leases; Add only under mu while AVAILABLE
@@ -51,9 +58,8 @@ type VersionStatus struct {
 
 // Lease is an acquired, AVAILABLE model version. Release it exactly once.
 type Lease struct {
-	Model   serving.Model
+	Loaded
 	Version int64
-	Labels  []string // assets/labels.txt lines; nil when the version has none
 	entry   *entry
 }
 
@@ -78,12 +84,13 @@ func (r *Registry) AddModel(name string) {
 // Set records a version's state. m may be nil while loading or after a
 // failure (then err says why).
 func (r *Registry) Set(name string, version int64, state State, m serving.Model, err error) {
-	r.set(name, version, &entry{model: m, state: state, err: err})
+	r.set(name, version, &entry{Loaded: Loaded{Model: m}, state: state, err: err})
 }
 
-// Publish makes a loaded version AVAILABLE, with its labels for :classify.
-func (r *Registry) Publish(name string, version int64, m serving.Model, labels []string) {
-	r.set(name, version, &entry{model: m, labels: labels, state: StateAvailable})
+// Publish makes a loaded version AVAILABLE, with its labels for :classify
+// and its model card.
+func (r *Registry) Publish(name string, version int64, v Loaded) {
+	r.set(name, version, &entry{Loaded: v, state: StateAvailable})
 }
 
 func (r *Registry) set(name string, version int64, e *entry) {
@@ -124,7 +131,7 @@ func (r *Registry) Acquire(name string, version int64) (*Lease, error) {
 		return nil, serving.Errorf(serving.Unavailable, "model %q version %d is %s, not AVAILABLE; retry later", name, version, e.state)
 	}
 	e.inflight.Add(1)
-	return &Lease{Model: e.model, Version: version, Labels: e.labels, entry: e}, nil
+	return &Lease{Loaded: e.Loaded, Version: version, entry: e}, nil
 }
 
 // Unload makes a version UNLOADING (new requests no longer get it), waits
@@ -133,7 +140,7 @@ func (r *Registry) Acquire(name string, version int64) (*Lease, error) {
 func (r *Registry) Unload(name string, version int64) error {
 	r.mu.Lock()
 	e := r.models[name][version]
-	if e == nil || e.model == nil || e.state == StateEnd || e.state == StateUnloading {
+	if e == nil || e.Model == nil || e.state == StateEnd || e.state == StateUnloading {
 		r.mu.Unlock()
 		return nil
 	}
@@ -143,13 +150,13 @@ func (r *Registry) Unload(name string, version int64) error {
 	// Outside the lock: in-flight predictions must not hold up status
 	// requests meanwhile.
 	e.inflight.Wait()
-	err := e.model.Close()
+	err := e.Model.Close()
 	if err != nil {
 		err = fmt.Errorf("closing model %q version %d: %w", name, version, err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e.state, e.model, e.labels, e.err = StateEnd, nil, nil, err
+	e.state, e.Loaded, e.err = StateEnd, Loaded{}, err
 	r.pruneLocked(name)
 	return err
 }
@@ -239,7 +246,7 @@ func (r *Registry) Close() error {
 	r.mu.RLock()
 	for name, versions := range r.models {
 		for v, e := range versions {
-			if e.model != nil && e.state != StateEnd {
+			if e.Model != nil && e.state != StateEnd {
 				all = append(all, key{name, v})
 			}
 		}
@@ -329,7 +336,47 @@ func (r *Registry) Each(fn func(name string, version int64, state State, m servi
 	defer r.mu.RUnlock()
 	for name, versions := range r.models {
 		for v, e := range versions {
-			fn(name, v, e.state, e.model)
+			fn(name, v, e.state, e.Model)
 		}
 	}
+}
+
+// IndexEntry is one version in the repository index; a model with no
+// version yet has one entry with Version -1.
+type IndexEntry struct {
+	Name    string
+	Version int64
+	State   State
+	Err     error
+	Labels  []string // version labels pointing at this version, sorted
+}
+
+// Index lists every model and version, by name and then newest version
+// first.
+func (r *Registry) Index() []IndexEntry {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []IndexEntry
+	for name, versions := range r.models {
+		if len(versions) == 0 {
+			out = append(out, IndexEntry{Name: name, Version: -1})
+		}
+		for v, e := range versions {
+			var labels []string
+			for label, lv := range r.labels[name] {
+				if lv == v {
+					labels = append(labels, label)
+				}
+			}
+			sort.Strings(labels)
+			out = append(out, IndexEntry{Name: name, Version: v, State: e.state, Err: e.err, Labels: labels})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].Version > out[j].Version
+	})
+	return out
 }

@@ -77,7 +77,7 @@ func TestRegistryClose(t *testing.T) {
 func TestUnloadWaitsForLeases(t *testing.T) {
 	reg := NewRegistry()
 	m := newImageModel()
-	reg.Publish("imgclf", 1, m, []string{"cat"})
+	reg.Publish("imgclf", 1, Loaded{Model: m, Labels: []string{"cat"}})
 	lease, err := reg.Acquire("imgclf", 1)
 	if err != nil || lease.Labels[0] != "cat" {
 		t.Fatalf("Acquire = %+v, %v", lease, err)
@@ -113,11 +113,11 @@ func TestReadyNeedsEveryModel(t *testing.T) {
 	}
 	reg.AddModel("a")
 	reg.AddModel("b")
-	reg.Publish("a", 1, newImageModel(), nil)
+	reg.Publish("a", 1, Loaded{Model: newImageModel()})
 	if reg.Ready() || fmt.Sprint(reg.NotReady()) != "[b]" {
 		t.Errorf("Ready = %v, NotReady = %v; want false, [b]", reg.Ready(), reg.NotReady())
 	}
-	reg.Publish("b", 3, newImageModel(), nil)
+	reg.Publish("b", 3, Loaded{Model: newImageModel()})
 	if !reg.Ready() {
 		t.Error("not ready with both models AVAILABLE")
 	}
@@ -126,7 +126,7 @@ func TestReadyNeedsEveryModel(t *testing.T) {
 func TestEndedVersionsArePruned(t *testing.T) {
 	reg := NewRegistry()
 	for v := int64(1); v <= 50; v++ {
-		reg.Publish("m", v, newImageModel(), nil)
+		reg.Publish("m", v, Loaded{Model: newImageModel()})
 		if v > 1 {
 			if err := reg.Unload("m", v-1); err != nil {
 				t.Fatal(err)
@@ -141,7 +141,7 @@ func TestEndedVersionsArePruned(t *testing.T) {
 
 func TestVersionLabels(t *testing.T) {
 	reg := NewRegistry()
-	reg.Publish("m", 1, newImageModel(), nil)
+	reg.Publish("m", 1, Loaded{Model: newImageModel()})
 	reg.SetVersionLabels("m", map[string]int64{"stable": 1})
 	if v, err := reg.ResolveLabel("m", "stable"); err != nil || v != 1 {
 		t.Errorf("ResolveLabel(stable) = %d, %v", v, err)

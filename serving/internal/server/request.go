@@ -35,6 +35,7 @@ type parsedRequest struct {
 type limits struct {
 	maxBodyBytes   int64 // for the 413 message; the body reader enforces it
 	maxImagePixels int64 // per image input element (checkImage)
+	maxImages      int   // files in one :classify-image request
 }
 
 // readPredictRequest decodes and validates a predict body against sig.

@@ -39,6 +39,9 @@ type Options struct {
 	Metrics        http.Handler    // served at GET /metrics when set
 	ServerName     string          // GET /v2 "name"; default "imgclf-predictor"
 	ServerVersion  string          // GET /v2 "version"
+	MaxImages      int             // images in one :classify-image request; 0 means DefaultMaxImages
+	UI             bool            // serve the web page at / and /ui/
+	CORSOrigins    []string        // origins allowed to call the API from a browser; "*" for any
 }
 
 // Server serves the HTTP API for the models in its Registry.
@@ -55,7 +58,7 @@ type Server struct {
 // New returns a Server; use Handler to mount it.
 func New(opts Options) *Server {
 	s := &Server{registry: opts.Registry, logger: opts.Logger, name: opts.ServerName, version: opts.ServerVersion,
-		limits: limits{maxBodyBytes: opts.MaxBodyBytes, maxImagePixels: opts.MaxImagePixels}}
+		limits: limits{maxBodyBytes: opts.MaxBodyBytes, maxImagePixels: opts.MaxImagePixels, maxImages: opts.MaxImages}}
 	if s.registry == nil {
 		s.registry = NewRegistry()
 	}
@@ -68,6 +71,9 @@ func New(opts Options) *Server {
 	if s.limits.maxImagePixels <= 0 {
 		s.limits.maxImagePixels = DefaultMaxImagePixels
 	}
+	if s.limits.maxImages <= 0 {
+		s.limits.maxImages = DefaultMaxImages
+	}
 	if s.name == "" {
 		s.name = "imgclf-predictor"
 	}
@@ -76,17 +82,21 @@ func New(opts Options) *Server {
 	mux.HandleFunc("/v1/models/", s.handleModels)
 	mux.HandleFunc("/v2/models/", s.handleV2Models)
 	mux.HandleFunc("/v2", s.handleV2Server)
+	mux.HandleFunc("/v2/repository/index", s.handleRepositoryIndex)
 	mux.HandleFunc("/v2/health/live", s.handleLive)
 	mux.HandleFunc("/v2/health/ready", s.handleReady)
 	if opts.Metrics != nil {
 		mux.Handle("/metrics", opts.Metrics)
+	}
+	if opts.UI {
+		s.mountUI(mux)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, serving.Errorf(serving.NotFound, "no such path %q; see /v1/models/{name} or /v2/models/{name}", r.URL.Path))
 	})
 	// Outermost first: the id exists before the log line, and the log line
 	// sees the 500 that Recover writes.
-	s.handler = RequestID(AccessLog(s.logger, opts.Observer)(Recover(s.logger)(s.closeWhenDraining(mux))))
+	s.handler = RequestID(AccessLog(s.logger, opts.Observer)(Recover(s.logger)(CORS(opts.CORSOrigins)(s.closeWhenDraining(mux)))))
 	return s
 }
 
@@ -131,6 +141,8 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 		s.handleStatus(w, r, route)
 	case kindMetadata:
 		s.handleMetadata(w, r, route)
+	case kindCard:
+		s.handleCard(w, r, route)
 	case kindPredict:
 		s.handlePredict(w, r, route)
 	case kindClassify:

@@ -51,7 +51,7 @@ func TestReadPredictRequestNumeric(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := readPredictRequest(strings.NewReader(tt.body), numericSignature(), limits{1 << 20, DefaultMaxImagePixels})
+			req, err := readPredictRequest(strings.NewReader(tt.body), numericSignature(), limits{1 << 20, DefaultMaxImagePixels, DefaultMaxImages})
 			if tt.wantErr != "" {
 				prefix, isPrefix := strings.CutSuffix(tt.wantErr, "…")
 				if err == nil || serving.ErrorCode(err) != serving.Invalid || (!isPrefix && err.Error() != tt.wantErr) || !strings.HasPrefix(err.Error(), prefix) {
@@ -133,7 +133,7 @@ func FuzzReadPredictRequest(f *testing.F) {
 	sigs := []serving.Signature{imageSignature(), numericSignature()}
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, sig := range sigs {
-			req, err := readPredictRequest(strings.NewReader(body), sig, limits{1 << 20, DefaultMaxImagePixels})
+			req, err := readPredictRequest(strings.NewReader(body), sig, limits{1 << 20, DefaultMaxImagePixels, DefaultMaxImages})
 			if err != nil {
 				if code := serving.ErrorCode(err); code != serving.Invalid && code != serving.TooLarge {
 					t.Fatalf("error %v has code %q, want invalid or too_large", err, code)
