@@ -3,7 +3,9 @@
 1. write the LFW face / non-face crops as image folders (train pool + holdout);
 2. run the KFP pipeline locally (prepare -> train -> evaluate -> gate -> export/publish);
 3. start the Go predictor on the published model directory;
-4. send every holdout image over HTTP and print predictions and accuracy.
+4. send every holdout image over HTTP and print predictions and accuracy;
+5. print the predictor's web page (try the model, read its card) and keep
+   serving until Ctrl-C; ``--exit`` stops at once instead (CI, scripts).
 
 ``--in-containers`` (``make demo-containers``) runs every step in the trainer
 image and serves from the predictor image, both built by ``make images``.
@@ -12,6 +14,7 @@ image and serves from the predictor image, both built by ``make images``.
 import argparse
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from components.cli import run_cli
@@ -37,14 +40,37 @@ def main() -> None:
         action="store_true",
         help="run every step in the trainer image and serve from the predictor image",
     )
+    parser.add_argument(
+        "--exit",
+        action="store_true",
+        help="stop the predictor after the predictions instead of serving its page until Ctrl-C",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8501, help="predictor port on 127.0.0.1 (a free one if taken)"
+    )
     args = parser.parse_args()
     workdir = Path(
         args.workdir or ("build/demo-containers" if args.in_containers else "build/demo")
     )
-    run_cli(lambda: demo(workdir, args.epochs, in_containers=args.in_containers))
+    run_cli(
+        lambda: demo(
+            workdir,
+            args.epochs,
+            in_containers=args.in_containers,
+            stay=not args.exit,
+            port=args.port,
+        )
+    )
 
 
-def demo(workdir: Path, epochs: int, *, in_containers: bool = False) -> None:
+def demo(
+    workdir: Path,
+    epochs: int,
+    *,
+    in_containers: bool = False,
+    stay: bool = True,
+    port: int | None = None,
+) -> None:
     data_dir, model_base = workdir / "data", workdir / "models"
     shutil.rmtree(data_dir, ignore_errors=True)
     _step(f"1/4 writing LFW face / non-face images to {data_dir}")
@@ -86,11 +112,11 @@ def demo(workdir: Path, epochs: int, *, in_containers: bool = False) -> None:
     holdout = sorted((data_dir / "holdout").glob("*/*.jpg"))
     if in_containers:
         _step("3/4 starting the predictor image (non-root, read-only, 1 CPU, model read-only)")
-        predictor = ContainerPredictor(model_base / MODEL_NAME, MODEL_NAME)
+        predictor = ContainerPredictor(model_base / MODEL_NAME, MODEL_NAME, port=port)
     else:
         _step("3/4 starting the Go predictor")
         predictor = LocalPredictor(
-            model_base / MODEL_NAME, MODEL_NAME, log_path=workdir / "predictor.log"
+            model_base / MODEL_NAME, MODEL_NAME, log_path=workdir / "predictor.log", port=port
         )
     with predictor as p:
         status = p.request("GET", f"/v1/models/{MODEL_NAME}")[1]
@@ -106,7 +132,21 @@ def demo(workdir: Path, epochs: int, *, in_containers: bool = False) -> None:
                 correct += prediction["label"] == truth
                 mark = "ok   " if prediction["label"] == truth else "WRONG"
                 print(f"  {mark} {truth}/{file.name}: {prediction['label']:8s} score {score:.3f}")
-    print(f"\nheld-out accuracy: {correct}/{len(holdout)} = {correct / len(holdout):.3f}")
+        print(f"\nheld-out accuracy: {correct}/{len(holdout)} = {correct / len(holdout):.3f}")
+        _step(f"the predictor's page: {p.url}/ui/models/{MODEL_NAME}")
+        if stay:
+            print("open it in a browser to try the model and read its card; Ctrl-C stops the predictor")
+            _serve_until_interrupted(p)
+
+
+def _serve_until_interrupted(predictor: PredictorClient) -> None:
+    try:
+        while (code := predictor.exit_code()) is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nstopping the predictor")
+        return
+    sys.exit(f"error: the predictor exited with {code}: {predictor.log()}")
 
 
 def _step(text: str) -> None:

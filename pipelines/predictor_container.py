@@ -31,8 +31,9 @@ class ContainerPredictor(PredictorClient):
         cpus: str = "1",
         run_args: tuple[str, ...] = (),
         extra_args: tuple[str, ...] = (),
+        port: int | None = None,
     ):
-        self.port = free_port()
+        self.port = free_port(port)
         super().__init__(f"http://127.0.0.1:{self.port}", model_name)
         self.name = f"imgclf-predictor-{self.port}"
         self._exit: int | None = None

@@ -110,8 +110,9 @@ class LocalPredictor(PredictorClient):
         binary: str | Path = DEFAULT_BINARY,
         log_path: str | Path | None = None,
         extra_args: tuple[str, ...] = (),
+        port: int | None = None,
     ):
-        self.port = free_port()
+        self.port = free_port(port)
         super().__init__(f"http://127.0.0.1:{self.port}", model_name)
         self.log_path = Path(log_path or f"/tmp/predictor-{self.port}.log")
         if not Path(binary).is_file():
@@ -148,8 +149,13 @@ class LocalPredictor(PredictorClient):
         return self.log_path.read_text()[-2000:] if self.log_path.exists() else ""
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(preferred: int | None = None) -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now: ``preferred`` if it is free."""
+    for port in ([preferred] if preferred else []) + [0]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise AssertionError("unreachable: port 0 always binds")

@@ -49,6 +49,23 @@ def lfw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory, predictor_binary) -> tuple[Path, str]:
+    """``make demo`` as a user runs it (``python -m pipelines.demo``), with fewer epochs and
+    ``--exit``: its workdir (data/, models/lfw-faces/) and what it printed."""
+    import subprocess
+    import sys
+
+    workdir = tmp_path_factory.mktemp("demo")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.demo", "--workdir", str(workdir), "--epochs", "3",
+         "--exit", "--port", "0"],
+        capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return workdir, proc.stdout
+
+
+@pytest.fixture(scope="session")
 def predictor_binary() -> Path:
     """The Go predictor built by ``make build`` (``make test`` builds it first)."""
     if not DEFAULT_BINARY.is_file():

@@ -62,7 +62,16 @@ def test_v2_through_the_gateway_and_metrics_not_routed(gateway, split_dir):
     names = {o["name"] for o in json.loads(body)["outputs"]}
     assert {"probabilities", "label"} <= names
     assert _status(f"{gateway}/v2/models/{MODEL}") == 200
-    assert _status(f"{gateway}/metrics") == 404  # only /v1/models and /v2 are routed
+    assert _status(f"{gateway}/metrics") == 404  # the APIs and the page are routed, not this
+
+
+def test_web_page_through_the_gateway(gateway):
+    """The predictor's page and its assets come through the route, with their CSP."""
+    for path in ("/", f"/ui/models/{MODEL}", "/ui/assets/app.js"):
+        with urllib.request.urlopen(gateway + path, timeout=10) as resp:
+            assert resp.status == 200, path
+            assert "script-src 'self'" in resp.headers["Content-Security-Policy"], path
+    assert _status(f"{gateway}/ui/models/no-such-model") == 404
 
 
 def test_body_limit_is_the_same_at_gateway_and_predictor(gateway, predictor_deployment, split_dir):

@@ -2,17 +2,10 @@
 must account for every held-out image, and the accuracy it prints must be the one it shows."""
 
 import re
-import subprocess
-import sys
 
 
-def test_demo_prints_a_prediction_per_held_out_image_and_their_accuracy(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipelines.demo", "--workdir", str(tmp_path), "--epochs", "3"],
-        capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = proc.stdout
+def test_demo_prints_a_prediction_per_held_out_image_and_their_accuracy(demo_run):
+    tmp_path, out = demo_run
     assert f"published {tmp_path}/models/lfw-faces/1" in out
     assert "'state': 'AVAILABLE'" in out
     rows = re.findall(
@@ -29,3 +22,4 @@ def test_demo_prints_a_prediction_per_held_out_image_and_their_accuracy(tmp_path
         assert 0.5 <= float(score) <= 1.0  # the winning class of two
     correct = sum(mark == "ok   " for mark, *_ in rows)
     assert f"held-out accuracy: {correct}/40 = {correct / 40:.3f}" in out
+    assert re.search(r"==> the predictor's page: http://127\.0\.0\.1:\d+/ui/models/lfw-faces$", out, re.M)

@@ -169,7 +169,7 @@ def test_ingress_component_routes_what_the_httproute_does(tmp_path, release):
     ingress, route = objects["Ingress"], objects["HTTPRoute"]
     ingress_paths = [p["path"] for p in ingress["spec"]["rules"][0]["http"]["paths"]]
     route_paths = [m["path"]["value"] for m in route["spec"]["rules"][0]["matches"]]
-    assert ingress_paths == route_paths == ["/v1/models", "/v2"]
+    assert ingress_paths == route_paths == ["/v1/models", "/v2", "/", "/ui"]
     config = objects["ConfigMap"]["data"]
     annotations = ingress["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "8m"
