@@ -65,6 +65,7 @@ lint: .venv/.installed serving/third_party/tensorflow
 	cd serving && go vet ./...
 	bash scripts/install_staticcheck.sh
 	cd serving && ../build/tools/bin/staticcheck ./...
+	node --check serving/internal/ui/static/app.js  # the page's script parses
 
 pipeline: .venv/.installed  ## compile the pipeline to KFP IR YAML
 	$(PY) -m pipelines compile --output build/training_pipeline.yaml

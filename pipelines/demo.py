@@ -135,7 +135,10 @@ def demo(
         print(f"\nheld-out accuracy: {correct}/{len(holdout)} = {correct / len(holdout):.3f}")
         _step(f"the predictor's page: {p.url}/ui/models/{MODEL_NAME}")
         if stay:
-            print("open it in a browser to try the model and read its card; Ctrl-C stops the predictor")
+            print(
+                "open it in a browser to try the model and read its card;"
+                " Ctrl-C stops the predictor"
+            )
             _serve_until_interrupted(p)
 
 

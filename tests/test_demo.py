@@ -22,4 +22,5 @@ def test_demo_prints_a_prediction_per_held_out_image_and_their_accuracy(demo_run
         assert 0.5 <= float(score) <= 1.0  # the winning class of two
     correct = sum(mark == "ok   " for mark, *_ in rows)
     assert f"held-out accuracy: {correct}/40 = {correct / 40:.3f}" in out
-    assert re.search(r"==> the predictor's page: http://127\.0\.0\.1:\d+/ui/models/lfw-faces$", out, re.M)
+    page = r"==> the predictor's page: http://127\.0\.0\.1:\d+/ui/models/lfw-faces$"
+    assert re.search(page, out, re.M)

@@ -35,7 +35,11 @@ def served(demo_run, predictor_binary, tmp_path_factory):
     base = tmp_path_factory.mktemp("page-models") / MODEL_NAME
     shutil.copytree(workdir / "models" / MODEL_NAME / str(published), base / "1")
     shutil.copytree(base / "1", base / "2")
-    args = ("--model-version-policy=all", f"--max-images={MAX_IMAGES}", f"--max-body-bytes={MAX_BODY}")
+    args = (
+        "--model-version-policy=all",
+        f"--max-images={MAX_IMAGES}",
+        f"--max-body-bytes={MAX_BODY}",
+    )
     with LocalPredictor(base, MODEL_NAME, binary=predictor_binary, extra_args=args) as p:
         yield p, base, workdir / "data" / "holdout"
 
@@ -70,11 +74,16 @@ def page(browser):
 def classify_via_api(url: str, files: list[tuple[str, bytes]]) -> tuple[int, dict]:
     """POST the files as one multipart :classify-image request, as any client would."""
     boundary = uuid.uuid4().hex
-    body = b"".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{name}"\r\n'
-        f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n"
-        for name, data in files
-    ) + f"--{boundary}--\r\n".encode()
+    body = (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n".encode()
+            + data
+            + b"\r\n"
+            for name, data in files
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
     req = urllib.request.Request(
         f"{url}/v1/models/{MODEL_NAME}:classify-image?k=5", data=body, method="POST",
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
@@ -158,7 +167,9 @@ def test_page_shows_versions_answers_and_card_as_the_api_does(served, page, tmp_
 
     # Serving now reads the predictor's own metrics; the page's uploads count like any request.
     # (Waits go through locators: the page's CSP refuses the string eval of wait_for_function.)
-    expect(page.locator("#now-rate")).to_have_text(re.compile(r"^(?!0\.00$)\d+\.\d\d$"), timeout=15000)
+    expect(page.locator("#now-rate")).to_have_text(
+        re.compile(r"^(?!0\.00$)\d+\.\d\d$"), timeout=15000
+    )
     assert requests_counted(predictor.url) >= counted_before + 4  # 2 tries and 2 API calls
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
@@ -186,7 +197,9 @@ def test_page_shows_the_api_errors_for_bad_files(served, page, tmp_path):
     # More files than --max-images, and a file over --max-body-bytes: the API's 413s.
     page.set_input_files("#files", [str(face)] * (MAX_IMAGES + 1))
     expect(page.locator("#try-error")).to_contain_text("HTTP 413")
-    status, api = classify_via_api(predictor.url, [(face.name, face.read_bytes())] * (MAX_IMAGES + 1))
+    status, api = classify_via_api(
+        predictor.url, [(face.name, face.read_bytes())] * (MAX_IMAGES + 1)
+    )
     assert status == 413
     assert api["error"] in page.locator("#try-error").inner_text()
 

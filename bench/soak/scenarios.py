@@ -306,6 +306,17 @@ def malformed_requests(valid: bytes) -> list[tuple[str, bytes]]:
         (f"/v1/models/{MODEL}:explode", valid),
         (PREDICT, b'{"instances": [' + b"[" * 10000 + b"]" * 10000 + b"]}"),
         (PREDICT, b'{"instances": ["' + b"A" * (20 << 20) + b'"]}'),
+        # The web page and the endpoints it reads: POST is refused, bad index bodies are 4xx,
+        # and :classify-image takes images, not this JSON.
+        ("/", valid),
+        ("/ui/", valid),
+        (f"/ui/models/{MODEL}", valid),
+        ("/ui/assets/app.js", valid),
+        (f"/v1/models/{MODEL}/card", valid),
+        ("/v2/repository/index", b"{not json"),
+        ("/v2/repository/index", b'{"ready": "yes"}'),
+        ("/v2/repository/index", b" " * 8192),
+        (f"/v1/models/{MODEL}:classify-image", valid),
     ]
 
 
