@@ -47,10 +47,14 @@ fuzz: serving/third_party/tensorflow  ## fuzz every Go request decoder briefly
 	  done; \
 	done
 
+# cel-go, the KFP backend's CEL engine, for tests/test_pipeline_conditions.py (tools/celcond).
+build/tools/bin/celcond: tools/celcond/main.go tools/celcond/go.mod tools/celcond/go.sum
+	cd tools/celcond && go build -o ../../$@ .
+
 build/tools/bin/fake-gcs-server: scripts/install_fake_gcs_server.sh
 	bash scripts/install_fake_gcs_server.sh
 
-test-python: build test-model build/tools/bin/fake-gcs-server build/clients-venv/.installed
+test-python: build test-model build/tools/bin/fake-gcs-server build/tools/bin/celcond build/clients-venv/.installed
 	$(PY) -m pytest
 
 # tritonclient and kserve for tests/test_v2_clients.py, in a venv of their own
@@ -64,7 +68,8 @@ lint: .venv/.installed serving/third_party/tensorflow
 	$(PY) -m ruff check components pipelines cluster tests scripts bench
 	$(PY) -m ruff format --check components pipelines cluster tests scripts bench
 	$(PY) -m mypy components pipelines cluster
-	@test -z "$$(gofmt -l serving/cmd serving/internal serving/*.go bench)" || { gofmt -l serving/cmd serving/internal serving/*.go bench; echo "gofmt: files above need formatting"; exit 1; }
+	@test -z "$$(gofmt -l serving/cmd serving/internal serving/*.go bench tools/celcond)" || { gofmt -l serving/cmd serving/internal serving/*.go bench tools/celcond; echo "gofmt: files above need formatting"; exit 1; }
+	cd tools/celcond && go vet ./...
 	cd serving && go vet ./...
 	bash scripts/install_staticcheck.sh
 	cd serving && ../build/tools/bin/staticcheck ./...

@@ -19,9 +19,12 @@ from pipelines.training import PIPELINE_NAME, make_pipeline, training_pipeline
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m pipelines")
+    # No abbreviations: a mistyped --epoch must be refused, not read as --epochs.
+    parser = argparse.ArgumentParser(prog="python -m pipelines", allow_abbrev=False)
     commands = parser.add_subparsers(dest="command", required=True)
-    compile_cmd = commands.add_parser("compile", help="write the pipeline as KFP IR YAML")
+    compile_cmd = commands.add_parser(
+        "compile", allow_abbrev=False, help="write the pipeline as KFP IR YAML"
+    )
     compile_cmd.add_argument("--output", default="build/training_pipeline.yaml")
     compile_cmd.add_argument(
         "--gcs-secret-name",
@@ -29,10 +32,14 @@ def main(argv: list[str] | None = None) -> None:
         help="mount this Kubernetes secret's key.json as GCS credentials on every step "
         "(leave out with GKE workload identity)",
     )
-    run_cmd = commands.add_parser("run-local", help="run the pipeline here with kfp.local")
+    run_cmd = commands.add_parser(
+        "run-local", allow_abbrev=False, help="run the pipeline here with kfp.local"
+    )
     run_cmd.add_argument("--pipeline-root", default="build/local_outputs")
     _add_pipeline_parameters(run_cmd)
-    submit_cmd = commands.add_parser("submit", help="upload to Kubeflow Pipelines and run")
+    submit_cmd = commands.add_parser(
+        "submit", allow_abbrev=False, help="upload to Kubeflow Pipelines and run"
+    )
     submit_cmd.add_argument(
         "--host", required=True, help="KFP endpoint, e.g. https://HOST/pipeline"
     )

@@ -1,57 +1,41 @@
-"""Make kfp.local evaluate the ``dsl.If`` conditions that the KFP compiler writes.
+"""Let kfp.local resolve a task's named output in a ``dsl.If`` condition.
 
-kfp 2.16.1's local orchestrator evaluates a condition such as
-``inputs.parameter_values['pipelinechannel--evaluate-op-passed'] == true`` as a
-Python expression without resolving ``inputs.parameter_values[...]`` or CEL's
-``true``/``false``, so every condition evaluates to False and the gated tasks
-never run locally. On a cluster the backend evaluates them correctly.
+kfp 2.17 evaluates the compiled conditions locally (kubeflow/pipelines#11793,
+fixed in part by #13331), but it resolves ``pipelinechannel--<task>-<output>``
+only for a task's single ``Output``: a named output such as
+``evaluate.outputs["passed"]``, which the accuracy gate tests, is looked up as
+a pipeline input, is not found, and the condition is False, so the gated
+steps never run locally. Pipeline parameters (``deploy_namespace != ""``) and
+the CEL-to-Python translation are kfp's own and are left alone.
 
-:func:`install` replaces that evaluator for local runs only: it resolves each
-channel to the parent's input or an upstream task's output and evaluates the
-expression with Python's operators. Remove it once kfp.local does this itself.
+:func:`install` adds only the missing lookup, after kfp's own has failed.
+``tests/test_pipeline_conditions.py`` checks the decisions against cel-go,
+the backend's CEL engine, and fails once kfp resolves named outputs itself:
+then delete this module.
 """
 
-import re
-
 from kfp.local import io
-from kfp.local.orchestrator import enhanced_dag_orchestrator
+from kfp.local.orchestrator.enhanced_dag_orchestrator import ConditionEvaluator
 
-_PARAMETER = re.compile(r"inputs\.parameter_values\['(pipelinechannel--[^']+)'\]")
-_CHANNEL = re.compile(r"pipelinechannel--[A-Za-z0-9_\-]+")
-_CEL_LITERALS = {"true": "True", "false": "False", "null": "None"}
+upstream_resolve = ConditionEvaluator._resolve_pipeline_channel
 
 
-def evaluate_condition(condition: str, io_store: io.IOStore) -> bool:
-    """Evaluate a compiled KFP condition against the values produced so far."""
-    if not condition.strip():
-        return True
-    expression = _PARAMETER.sub(lambda m: m.group(1), condition)
-    expression = re.sub(r"\b(true|false|null)\b", lambda m: _CEL_LITERALS[m.group(1)], expression)
-    expression = _CHANNEL.sub(lambda m: repr(_resolve(m.group(0), io_store)), expression)
-    return bool(eval(expression, {"__builtins__": {}}, {}))  # noqa: S307 - compiled by kfp
-
-
-def _resolve(channel: str, io_store: io.IOStore) -> object:
-    """Resolve ``pipelinechannel--<name>``: an input of the enclosing DAG (a nested
-    condition's inputs keep the full channel name), a pipeline input, or the output
-    ``<task>-<output>`` of an upstream task."""
+def resolve_channel(channel: str, io_store: io.IOStore) -> object:
+    """kfp's resolution of ``pipelinechannel--<name>``, else ``<name>`` as
+    ``<task>-<output>`` of an upstream task (task names may contain dashes)."""
+    value = upstream_resolve(channel, io_store)
+    if value is not None:
+        return value
     name = channel.removeprefix("pipelinechannel--")
-    for key in (channel, name):
-        try:
-            return io_store.get_parent_input(key)
-        except ValueError:
-            pass
     for i, char in enumerate(name):
         if char == "-":
             try:
                 return io_store.get_task_output(name[:i], name[i + 1 :])
             except ValueError:
                 continue
-    raise ValueError(f"condition refers to {name!r}, which no input or task output provides")
+    return None
 
 
 def install() -> None:
-    """Use :func:`evaluate_condition` in kfp.local's orchestrator."""
-    enhanced_dag_orchestrator.ConditionEvaluator.evaluate_condition = staticmethod(
-        evaluate_condition
-    )
+    """Use :func:`resolve_channel` in kfp.local's condition evaluator."""
+    ConditionEvaluator._resolve_pipeline_channel = staticmethod(resolve_channel)

@@ -13,7 +13,7 @@ from kfp import local
 
 from components.prepare.sources import list_labelled_files
 from pipelines import kfp_local_conditions
-from pipelines.training import training_pipeline
+from pipelines.training import check_arguments, training_pipeline
 
 STEP_UID = 65532
 """The trainer image's user (Dockerfiles/trainer.Dockerfile), which the steps run as."""
@@ -31,10 +31,13 @@ def run_local(pipeline_root: str | Path, **arguments: object) -> None:
         DataError: the dataset layout is wrong.
         RuntimeError: a pipeline task failed (its log is printed above).
     """
+    check_arguments(arguments)
     list_labelled_files(str(arguments["data_uri"]))
     # The components name the trainer image for cluster runs; locally the current
     # environment has the same package installed, which is what kfp warns about.
     warnings.filterwarnings("ignore", message="You may be attemping to run a task that uses custom")
+    # Resource requests are for the cluster; kfp.local says each time that it ignores them.
+    warnings.filterwarnings("ignore", message=r"Task .*: settings .* have no effect in the current")
     kfp_local_conditions.install()
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
     training_pipeline(**arguments)
@@ -58,6 +61,7 @@ def run_in_containers(
         StepImageMissing: the trainer image is not built (``make images``).
         RuntimeError: a pipeline task failed (its log is printed above).
     """
+    check_arguments(arguments)
     list_labelled_files(str(Path(data_dir).resolve()))
     use_containers(pipeline_root, data_dir=data_dir, model_base_dir=model_base_dir)
     training_pipeline(data_uri=DATA_MOUNT, model_base_uri=MODELS_MOUNT, **arguments)

@@ -4,9 +4,12 @@ The same component code runs as containers on a cluster (each component's base
 image is the trainer image) and in subprocesses with kfp.local.
 """
 
+import inspect
+
 from kfp import dsl, kubernetes
 
 from components.deploy.component import deploy_op
+from components.errors import StepError
 from components.evaluate.component import evaluate_op
 from components.export.component import export_op
 from components.prepare.component import prepare_op
@@ -14,6 +17,7 @@ from components.train.component import train_op
 
 PIPELINE_NAME = "image-classifier-training"
 GCS_KEY_MOUNT = "/var/secrets/google"
+TRAIN_RETRIES = 2
 
 
 def make_pipeline(gcs_secret_name: str = ""):
@@ -53,10 +57,13 @@ def make_pipeline(gcs_secret_name: str = ""):
         deploy_name: str = "predictor",
         deploy_smoke_url: str = "",
         deploy_timeout_s: int = 600,
+        checkpoint_uri: str = "",
     ):
         """Train a classifier on ``data_uri``; publish and deploy it if it passes the gate.
 
         ``deploy_namespace`` empty: publish only (no cluster to roll out to).
+        ``checkpoint_uri`` empty: training state goes under
+        ``<model_base_uri>/.checkpoints/<model_name>/<run id>``.
         """
         prepare = prepare_op(
             data_uri=data_uri,
@@ -80,8 +87,19 @@ def make_pipeline(gcs_secret_name: str = ""):
             fine_tune_layers=fine_tune_layers,
             fine_tune_learning_rate=fine_tune_learning_rate,
             seed=seed,
+            checkpoint_uri=checkpoint_uri,
+            model_base_uri=model_base_uri,
+            model_name=model_name,
+            run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
         )
         train.set_cpu_request("4").set_memory_request("16G")
+        # A preempted or evicted training pod is retried; it resumes from its backups.
+        train.set_retry(
+            num_retries=TRAIN_RETRIES,
+            backoff_duration="30s",
+            backoff_factor=2.0,
+            backoff_max_duration="600s",
+        )
         train.set_accelerator_type(gpu_type).set_accelerator_limit(gpu_count)
         kubernetes.add_node_selector_json(train, gpu_node_selector)
         kubernetes.add_toleration(
@@ -133,3 +151,18 @@ def make_pipeline(gcs_secret_name: str = ""):
 
 
 training_pipeline = make_pipeline()
+
+
+def check_arguments(arguments: dict[str, object], known: list[str] | None = None) -> None:
+    """Refuse a parameter the pipeline does not take (``known``, default this code's
+    pipeline's parameters), before anything runs.
+
+    Raises:
+        StepError: naming the first unknown parameter and listing the known ones.
+    """
+    known = known or list(inspect.signature(training_pipeline.pipeline_func).parameters)
+    unknown = sorted(set(arguments) - set(known))
+    if unknown:
+        raise StepError(
+            f"unknown pipeline parameter {unknown[0]!r}; the pipeline takes {', '.join(known)}"
+        )

@@ -3,17 +3,55 @@
 import json
 
 import pytest
+import yaml
 from conftest import TINY_TRAINING, assert_serves_as_trained
+from kfp import compiler
+from kfp_conditions import gates, pipeline_parameters, runs
 
 from components.storage import COMPLETE_MARKER, list_versions
 from pipelines.local import run_local
 from pipelines.predictor_process import LocalPredictor
+from pipelines.training import training_pipeline
 
 
 def _run(tmp, data, **overrides):
-    arguments = dict(data_uri=str(data), model_base_uri=str(tmp / "models"), **TINY_TRAINING)
-    run_local(tmp / "root", **{**arguments, **overrides})
+    arguments = {
+        **dict(data_uri=str(data), model_base_uri=str(tmp / "models"), **TINY_TRAINING),
+        **overrides,
+    }
+    failure = None
+    try:
+        run_local(tmp / "root", **arguments)
+    except RuntimeError as err:
+        failure = str(err)
+    _assert_gates_decided_as_cel(tmp / "root", arguments, failure)
+    if failure:
+        raise RuntimeError(failure)
     return tmp / "models" / "faces"
+
+
+def _assert_gates_decided_as_cel(root, arguments: dict, failure: str | None) -> None:
+    """kfp.local's decision in this run (which gated steps ran) is cel-go's on the values
+    the run produced, bound as the KFP backend's driver binds them (tests/kfp_conditions)."""
+    (run,) = [d for d in root.iterdir() if d.is_dir()]
+
+    def output(task: str, key: str, default: object = None) -> object:
+        path = run / task / "executor_output.json"
+        return json.loads(path.read_text())["parameterValues"][key] if path.exists() else default
+
+    def ran(task: str) -> bool:
+        return (run / task).is_dir() or (failure is not None and f"'{task}'" in failure)
+
+    spec_file = root.parent / "compiled.yaml"
+    compiler.Compiler().compile(training_pipeline, str(spec_file))
+    spec = next(yaml.safe_load_all(spec_file.read_text()))
+    outputs = {
+        ("evaluate-op", "passed"): output("evaluate-op", "passed"),
+        ("export-op", "version"): output("export-op", "version", 0),
+    }
+    cel = runs(gates(spec), pipeline_parameters(spec, **arguments), outputs)
+    local = {"accuracy-gate": ran("export-op"), "deploy-enabled": ran("deploy-op")}
+    assert local == cel, f"kfp.local ran {local}, CEL decides {cel}"
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +88,15 @@ def test_failed_gate_skips_publishing_and_says_why(tiny_data, tmp_path, capsys):
     assert list_versions(str(tmp_path / "models"), "faces") == []
     assert not list((tmp_path / "root").glob("*/export-op"))
     assert not (tmp_path / "models" / "faces").exists()
+
+
+def test_a_deploy_namespace_runs_the_deploy_step(tiny_data, tmp_path, monkeypatch):
+    """The inner gate under kfp.local and CEL: with a namespace the deploy step runs (and,
+    with no cluster to reach, fails the run) after publishing."""
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-cluster"))
+    with pytest.raises(RuntimeError, match="deploy-op"):
+        _run(tmp_path, tiny_data, deploy_namespace="imgclf-gate-test")
+    assert list_versions(str(tmp_path / "models"), "faces") == [1]
 
 
 def test_pipeline_reads_and_publishes_gs_uris(gcs, tiny_data, tmp_path):

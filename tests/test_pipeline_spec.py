@@ -1,13 +1,10 @@
-"""The compiled pipeline (KFP IR YAML) and the kfp.local condition evaluator."""
+"""The compiled pipeline (KFP IR YAML)."""
 
 import subprocess
 import sys
 
 import pytest
 import yaml
-from kfp.local import io
-
-from pipelines.kfp_local_conditions import evaluate_condition
 
 
 def _compile(out, *flags: str) -> tuple[dict, dict]:
@@ -80,7 +77,32 @@ def test_gate_and_deploy_conditions(spec):
     assert "deploy_namespace" in deploy["triggerPolicy"]["condition"]
     deploy_dag = spec["components"][deploy["componentRef"]["name"]]["dag"]["tasks"]
     assert "deploy-op" in deploy_dag
-    assert not root["prepare-op"]["cachingOptions"].get("enableCache")
+
+
+def _tasks(spec: dict) -> dict[str, dict]:
+    """Every task of the pipeline, inside conditions too, by task name."""
+    dags = [spec["root"], *(c for c in spec["components"].values() if "dag" in c)]
+    return {name: t for dag in dags for name, t in dag["dag"]["tasks"].items()}
+
+
+def test_caching_is_off_for_every_step_with_side_effects_or_moving_inputs(spec):
+    caching = {
+        name: t["cachingOptions"] for name, t in _tasks(spec).items() if name.endswith("-op")
+    }
+    # {} is the proto default, enableCache false: the step always runs.
+    assert caching == {
+        "prepare-op": {}, "train-op": {"enableCache": True}, "evaluate-op": {},
+        "export-op": {}, "deploy-op": {},
+    }  # fmt: skip
+
+
+def test_training_is_retried_with_backoff_and_nothing_else_is(spec):
+    retries = {name: t.get("retryPolicy") for name, t in _tasks(spec).items()}
+    assert retries.pop("train-op") == {
+        "maxRetryCount": 2, "backoffDuration": "30s", "backoffFactor": 2.0,
+        "backoffMaxDuration": "600s",
+    }  # fmt: skip
+    assert set(retries.values()) == {None}
 
 
 def test_gpu_node_placement_is_in_the_platform_spec(compiled):
@@ -97,28 +119,15 @@ def test_gpu_node_placement_is_in_the_platform_spec(compiled):
 
 def test_gcs_secret_is_mounted_only_when_named(compiled, tmp_path):
     assert not any(conf.get("secretAsVolume") for conf in compiled[1].values())
-    _, platform = _compile(tmp_path / "p.yaml", "--gcs-secret-name", "gcs-key")
-    mounted = [e for e, conf in platform.items() if conf.get("secretAsVolume")]
-    assert len(mounted) == 5
-
-
-@pytest.mark.parametrize(
-    ("condition", "expected"),
-    [
-        ("inputs.parameter_values['pipelinechannel--evaluate-op-passed'] == true", True),
-        ("inputs.parameter_values['pipelinechannel--deploy_namespace'] != ''", False),
-        (
-            "inputs.parameter_values['pipelinechannel--evaluate-op-accuracy'] >= "
-            "inputs.parameter_values['pipelinechannel--min_accuracy']",
-            True,
-        ),  # fmt: skip
-        ("", True),
-    ],
-)
-def test_local_conditions_are_evaluated_like_the_backend(condition, expected):
-    store = io.IOStore()
-    store.put_parent_input("deploy_namespace", "")
-    store.put_parent_input("min_accuracy", 0.8)
-    store.put_task_output("evaluate-op", "passed", True)
-    store.put_task_output("evaluate-op", "accuracy", 0.9)
-    assert evaluate_condition(condition, store) is expected
+    spec = compiled[0]
+    assert not any("env" in e["container"] for e in spec["deploymentSpec"]["executors"].values())
+    spec, platform = _compile(tmp_path / "p.yaml", "--gcs-secret-name", "gcs-key")
+    volume = {
+        "mountPath": "/var/secrets/google", "optional": False, "secretName": "gcs-key",
+        "secretNameParameter": {"runtimeValue": {"constant": "gcs-key"}},
+    }  # fmt: skip
+    env = [{"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": "/var/secrets/google/key.json"}]
+    steps = [f"exec-{s}-op" for s in ("prepare", "train", "evaluate", "export", "deploy")]
+    assert {e: platform[e]["secretAsVolume"] for e in steps} == {e: [volume] for e in steps}
+    executors = spec["deploymentSpec"]["executors"]
+    assert {e: executors[e]["container"]["env"] for e in steps} == {e: env for e in steps}

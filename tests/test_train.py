@@ -60,6 +60,52 @@ def test_killed_run_resumes_from_its_backup(split_dir, tmp_path):
     assert published.version == 1  # the resumed run's model exports, verifies and publishes
 
 
+def test_a_retry_with_a_new_output_path_resumes_from_the_checkpoint_uri(split_dir, tmp_path):
+    """What a KFP retry gives: the same checkpoint_uri, a fresh local output path."""
+    checkpoints = tmp_path / "checkpoints" / "faces" / "run-1"
+
+    def command(out):
+        return [
+            sys.executable, "-m", "components.train", "--split-dir", str(split_dir),
+            "--out-dir", str(out), "--checkpoint-uri", str(checkpoints), "--backbone",
+            "small_cnn", "--weights", "none", "--image-size", "32", "--batch-size", "4",
+            "--epochs", "6", "--patience", "6",
+        ]  # fmt: skip
+
+    proc = subprocess.Popen(
+        command(tmp_path / "attempt-1"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    for line in proc.stdout:
+        if line.startswith("Epoch 3/"):
+            proc.send_signal(signal.SIGKILL)  # the pod is gone, and its local disk with it
+            break
+    proc.wait(timeout=60)
+    assert [r["epoch"] for r in _log(checkpoints)] == [1, 2]
+    assert list((checkpoints / "backup" / "head").iterdir())
+
+    out = tmp_path / "attempt-2"
+    resumed = subprocess.run(command(out), capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout[-2000:]
+    assert "resuming from" in resumed.stdout and str(checkpoints) in resumed.stdout
+    assert "Epoch 1/" not in resumed.stdout and "Epoch 3/" in resumed.stdout
+    assert [r["epoch"] for r in _log(out)] == [1, 2, 3, 4, 5, 6]
+    assert [p for p in checkpoints.rglob("*") if p.is_file()] == []  # removed on success
+    model, classes, _ = load_trained(out)
+    probabilities = model.predict(np.zeros((2, 32, 32, 3), np.float32), verbose=0)
+    assert probabilities.shape == (2, 2) and classes == ["face", "nonface"]
+    published = export_and_publish(out, split_dir, str(tmp_path / "models"), "m", {})
+    assert published.version == 1
+
+
+def test_an_unwritable_checkpoint_uri_fails_before_the_first_epoch(split_dir, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    uri = str(blocker / "checkpoints")
+    with pytest.raises(StepError, match=f"checkpoint_uri {uri} cannot be written"):
+        train_classifier(split_dir, tmp_path / "out", TrainParams(**FAST), checkpoint_uri=uri)
+    assert not (tmp_path / "out" / "epochs.jsonl").exists()
+
+
 def test_weights_file_is_loaded_and_the_backbone_frozen(tmp_path):
     source, source_base = build_classifier("resnet50", 2, 32, "none")
     path = tmp_path / "resnet50_base.weights.h5"

@@ -42,6 +42,14 @@ class ObjectStore(ABC):
         """Copy every file under ``prefix`` into the local directory ``dest``."""
 
     @abstractmethod
+    def upload_file(self, path: Path, name: str) -> None:
+        """Write the local file ``path`` as ``name``, replacing what was there."""
+
+    @abstractmethod
+    def delete(self, names: list[str]) -> None:
+        """Remove these files; a name that is already gone is not an error."""
+
+    @abstractmethod
     def publish(self, src_dir: str | Path, model_name: str) -> PublishedVersion:
         """Publish ``src_dir`` as the next version of ``model_name``, all or nothing.
 

@@ -77,6 +77,18 @@ class GCSStore(ObjectStore):
             target.write_bytes(self.read_bytes(name))
         return dest
 
+    def upload_file(self, path: Path, name: str) -> None:
+        with _errors(f"writing {self.uri}/{name}"):
+            self.bucket.blob(self._key(name)).upload_from_filename(path)
+
+    def delete(self, names: list[str]) -> None:
+        for name in names:
+            with _errors(f"removing {self.uri}/{name}"):
+                try:
+                    self.bucket.blob(self._key(name)).delete()
+                except exceptions.NotFound:
+                    pass
+
     def publish(self, src_dir: str | Path, model_name: str) -> PublishedVersion:
         src = check_publishable(src_dir, model_name)
         with _errors(f"publishing {src} to {self.uri}/{model_name}"):

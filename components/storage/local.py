@@ -1,5 +1,6 @@
 """A local directory as the object store (the embedded default)."""
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -55,6 +56,25 @@ class LocalStore(ObjectStore):
     def download(self, prefix: str, dest: Path) -> Path:
         shutil.copytree(self.root / prefix, dest, dirs_exist_ok=True)
         return dest
+
+    def upload_file(self, path: Path, name: str) -> None:
+        target = self.root / name
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        except OSError as err:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise StorageError(f"writing {target}: {err.strerror or err}") from err
+
+    def delete(self, names: list[str]) -> None:
+        for name in names:
+            try:
+                (self.root / name).unlink(missing_ok=True)
+            except OSError as err:
+                raise StorageError(f"removing {self.root / name}: {err.strerror}") from err
 
     def publish(self, src_dir: str | Path, model_name: str) -> PublishedVersion:
         src = check_publishable(src_dir, model_name)

@@ -13,6 +13,7 @@ from pathlib import Path
 import keras
 
 MONITOR = "val_loss"
+BACKUP_DIR = "backup"
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -49,7 +50,7 @@ def phase_callbacks(
 ) -> list[keras.callbacks.Callback]:
     """EarlyStopping, best-only checkpoint, backup/restore, TensorBoard and the epoch log."""
     return [
-        keras.callbacks.BackupAndRestore(str(out / "backup" / phase)),
+        keras.callbacks.BackupAndRestore(str(out / BACKUP_DIR / phase)),
         keras.callbacks.EarlyStopping(
             monitor=MONITOR, patience=patience, restore_best_weights=True
         ),

@@ -18,14 +18,25 @@ def train_op(
     fine_tune_layers: int,
     fine_tune_learning_rate: float,
     seed: int,
+    checkpoint_uri: str,
+    model_base_uri: str,
+    model_name: str,
+    run_id: str,
     model: Output[Model],
     metrics: Output[Metrics],
 ):
     """Fine-tune ``backbone`` with a new softmax head; keep the best epoch's weights.
 
-    A retried task (preempted node) reuses ``model.path`` and resumes from its backup.
+    The training state is mirrored after every epoch to ``checkpoint_uri``
+    (default ``<model_base_uri>/.checkpoints/<model_name>/<run_id>``: retries of
+    one run share it, other runs never do), so a retried task, which gets a new
+    local ``model.path``, resumes from it. It is removed when training succeeds.
     """
     from components.train.train import TrainParams, train_classifier
+
+    checkpoints = (
+        checkpoint_uri or f"{model_base_uri.rstrip('/')}/.checkpoints/{model_name}/{run_id}"
+    )
 
     params = TrainParams(
         backbone=backbone,
@@ -38,7 +49,7 @@ def train_op(
         fine_tune_learning_rate=fine_tune_learning_rate,
         seed=seed,
     )
-    result = train_classifier(split.path, model.path, params)
+    result = train_classifier(split.path, model.path, params, checkpoints)
     model.metadata.update(framework="keras", backbone=backbone, devices=result.devices)
     metrics.log_metric("val_accuracy", result.val_accuracy)
     metrics.log_metric("val_loss", result.val_loss)

@@ -18,9 +18,10 @@ from components.artifacts import require_files
 from components.errors import StepError
 from components.plots import plot_history
 from components.prepare.dataset import read_split
-from components.train.callbacks import MONITOR, phase_callbacks, read_epoch_log
+from components.train.callbacks import BACKUP_DIR, MONITOR, phase_callbacks, read_epoch_log
 from components.train.data import image_dataset
 from components.train.devices import apply_plan, plan_for, visible_gpus
+from components.train.durable import DurableState, SaveEachEpoch
 from components.train.model import build_classifier, unfreeze_top
 
 MODEL_FILE = "model.keras"
@@ -59,20 +60,31 @@ class TrainResult:
 
 
 def train_classifier(
-    split_dir: str | Path, out_dir: str | Path, params: TrainParams
+    split_dir: str | Path, out_dir: str | Path, params: TrainParams, checkpoint_uri: str = ""
 ) -> TrainResult:
     """Train on ``split_dir``'s train/val splits; write the best model to ``out_dir``.
 
     ``out_dir`` receives ``model.keras`` (best epoch), ``classes.txt``,
     ``train_params.json``, ``epochs.jsonl``, ``training_curves.png``, ``logs/``
     (TensorBoard) and ``backup/`` (removed as each phase completes). Calling it
-    again with the same ``out_dir`` after a crash resumes the run.
+    again with the same ``out_dir`` after a crash resumes the run. With
+    ``checkpoint_uri``, the state a resumed run needs is also mirrored there
+    after every epoch (:mod:`components.train.durable`), so a run restarted
+    with a new ``out_dir`` resumes too; it is removed when training succeeds.
 
     Raises:
-        StepError: unknown backbone, missing weights file, or empty splits.
+        StepError: unknown backbone, missing weights file, empty splits, or a
+            ``checkpoint_uri`` that cannot be written.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    durable = None
+    if checkpoint_uri:
+        state = (BACKUP_DIR, EPOCH_LOG, MODEL_FILE, PHASE1_DONE)
+        durable = DurableState(checkpoint_uri, out, state)
+        durable.check_writable()
+        if restored := durable.restore():
+            print(f"train: resuming from {restored} files of an earlier run in {checkpoint_uri}")
     keras.utils.set_random_seed(params.seed)
     tf.config.experimental.enable_op_determinism()
     train_paths, train_labels, classes = read_split(split_dir, "train")
@@ -98,8 +110,10 @@ def train_classifier(
     if not (out / PHASE1_DONE).exists():
         model.compile(keras.optimizers.Adam(params.learning_rate), _LOSS, metrics=["accuracy"])
         callbacks = phase_callbacks(out, "head", params.patience, checkpoint, log_path)
-        model.fit(train_ds, epochs=params.epochs, callbacks=callbacks, **fit)
+        model.fit(train_ds, epochs=params.epochs, callbacks=_durable(callbacks, durable), **fit)
         (out / PHASE1_DONE).touch()
+        if durable:
+            durable.save()
     if params.fine_tune_layers > 0 and not base.trainable:
         model.load_weights(checkpoint)  # continue from the best head, not the last epoch
         unfreeze_top(base, params.fine_tune_layers)
@@ -108,13 +122,17 @@ def train_classifier(
         )
         print(f"train: fine-tuning the top {params.fine_tune_layers} backbone layers")
         callbacks = phase_callbacks(out, "fine_tune", params.patience, checkpoint, log_path)
-        model.fit(train_ds, epochs=params.fine_tune_epochs, callbacks=callbacks, **fit)
+        model.fit(
+            train_ds, epochs=params.fine_tune_epochs, callbacks=_durable(callbacks, durable), **fit
+        )
 
     (out / "classes.txt").write_text("".join(f"{c}\n" for c in classes))
     (out / PARAMS_FILE).write_text(json.dumps(asdict(params), indent=1))
     records = read_epoch_log(log_path)
     plot_history(records, out / "training_curves.png")
     best = min(records, key=lambda r: r[MONITOR])
+    if durable:
+        durable.clear()
     return TrainResult(
         model_path=str(checkpoint),
         best_epoch=records.index(best) + 1,
@@ -126,6 +144,11 @@ def train_classifier(
 
 
 _LOSS = "sparse_categorical_crossentropy"
+
+
+def _durable(callbacks: list, durable: DurableState | None) -> list:
+    """The phase's callbacks, then the mirror to ``checkpoint_uri`` when there is one."""
+    return [*callbacks, SaveEachEpoch(durable)] if durable else callbacks
 
 
 def load_trained(model_dir: str | Path) -> tuple[keras.Model, list[str], TrainParams]:
