@@ -1,6 +1,6 @@
 """Run kfp.local's ``DockerRunner`` steps so that a failed step fails the run.
 
-kfp 2.16.1 starts each step's container with ``auto_remove=True`` and asks for
+kfp (2.16.1, still 2.17.3) starts each step's container with ``auto_remove=True`` and asks for
 its exit code after it has stopped. By then the engine may have removed it:
 kfp then treats the NotFound as exit code 0 (kubeflow/pipelines#13332), so a
 failed step can be reported as succeeded, and under podman the lookup often

@@ -96,7 +96,11 @@ def send(
         response = conn.getresponse()
         data = response.read()
         retry = response.getheader("Retry-After")
-        return Answer(start, response.status, time.monotonic() - start, data, retry), conn
+        answer = Answer(start, response.status, time.monotonic() - start, data, retry)
+        if response.will_close:  # e.g. after a 413 the server closes: the next one reconnects
+            conn.close()
+            conn = http.client.HTTPConnection(host, timeout=60)
+        return answer, conn
     except (OSError, http.client.HTTPException):
         conn.close()
         return Answer(start, 0, time.monotonic() - start, b""), http.client.HTTPConnection(

@@ -304,8 +304,6 @@ def malformed_requests(valid: bytes) -> list[tuple[str, bytes]]:
         ("/v1/models/nope:predict", valid),
         (f"/v1/models/{MODEL}/versions/99:predict", valid),
         (f"/v1/models/{MODEL}:explode", valid),
-        (PREDICT, b'{"instances": [' + b"[" * 10000 + b"]" * 10000 + b"]}"),
-        (PREDICT, b'{"instances": ["' + b"A" * (20 << 20) + b'"]}'),
         # The web page and the endpoints it reads: POST is refused, bad index bodies are 4xx,
         # and :classify-image takes images, not this JSON.
         ("/", valid),
@@ -317,6 +315,8 @@ def malformed_requests(valid: bytes) -> list[tuple[str, bytes]]:
         ("/v2/repository/index", b'{"ready": "yes"}'),
         ("/v2/repository/index", b" " * 8192),
         (f"/v1/models/{MODEL}:classify-image", valid),
+        (PREDICT, b'{"instances": [' + b"[" * 10000 + b"]" * 10000 + b"]}"),
+        (PREDICT, b'{"instances": ["' + b"A" * (20 << 20) + b'"]}'),
     ]
 
 
