@@ -62,6 +62,34 @@ def remove_kubelet_chains() -> None:
                 subprocess.run([program, "-t", table, "-X", chain], capture_output=True)
 
 
+def unusable_ranges(settings: Settings) -> list[str]:
+    """Why the pod or Service range cannot be routed to the node's bridge, one line each.
+
+    Each must be a private IPv4 network (never loopback, link-local or a public range this
+    machine might reach), with room for the node and a few pods, and the two must not
+    overlap.
+    """
+    problems, nets = [], {}
+    for name, cidr in (("pod", settings.pod_cidr), ("Service", settings.service_cidr)):
+        try:
+            net = ipaddress.ip_network(cidr)
+        except ValueError as err:
+            problems.append(f"the {name} range {cidr!r} is not a network: {err}")
+            continue
+        if net.version != 4 or not net.is_private or net.is_loopback or net.is_link_local:
+            problems.append(
+                f"the {name} range {cidr} cannot be routed to the node's bridge: "
+                "use a private IPv4 range (10/8, 172.16/12, 192.168/16)"
+            )
+        elif net.prefixlen > 28:
+            problems.append(f"the {name} range {cidr} is too small: use a /28 or larger")
+        else:
+            nets[name] = net
+    if len(nets) == 2 and nets["pod"].overlaps(nets["Service"]):
+        problems.append(f"the pod range {nets['pod']} and the Service range overlap")
+    return problems
+
+
 def range_conflicts(settings: Settings) -> list[str]:
     """Routes already on this machine that overlap the cluster's pod or Service range."""
     wanted = [ipaddress.ip_network(c) for c in (settings.pod_cidr, settings.service_cidr)]

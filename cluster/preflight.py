@@ -1,7 +1,8 @@
 """Checks before anything starts: each problem is one line naming what to fix.
 
 A machine that cannot run the node (no cgroup controllers, a binary missing, a port in
-use, a range that is already routed elsewhere) is refused before a process starts,
+use, a range that cannot be routed to the node's bridge or is already routed elsewhere)
+is refused before a process starts,
 a rule is written or a route added.
 """
 
@@ -12,7 +13,7 @@ import shutil
 import socket
 from pathlib import Path
 
-from cluster.network import range_conflicts
+from cluster.network import range_conflicts, unusable_ranges
 from cluster.settings import (
     ADDONS,
     CNI_BIN,
@@ -68,10 +69,12 @@ def problems(s: Settings) -> list[str]:
                 f"port {port} ({name}) is in use: another cluster (`make cluster-down`) or "
                 "another program holds it"
             )
-    for route in range_conflicts(s):
+    unusable = unusable_ranges(s)
+    found.extend(unusable)
+    for route in [] if unusable else range_conflicts(s):
         found.append(
             f"the cluster's ranges ({s.pod_cidr}, {s.service_cidr}) are already routed here: "
-            f"{route}"
+            f"{route}: set IMGCLF_CLUSTER_POD_CIDR and IMGCLF_CLUSTER_SERVICE_CIDR to free ones"
         )
     return found
 

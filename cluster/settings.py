@@ -109,5 +109,12 @@ class Settings:
 
 
 def default_settings() -> Settings:
-    """`make cluster-up`'s cluster: state in build/cluster (IMGCLF_CLUSTER_DIR overrides)."""
-    return Settings(workdir=Path(os.environ.get("IMGCLF_CLUSTER_DIR", ROOT / "build" / "cluster")))
+    """`make cluster-up`'s cluster: state in build/cluster (IMGCLF_CLUSTER_DIR overrides);
+    IMGCLF_CLUSTER_POD_CIDR and IMGCLF_CLUSTER_SERVICE_CIDR move its ranges off networks
+    this machine already uses."""
+    env = os.environ
+    return Settings(
+        workdir=Path(env.get("IMGCLF_CLUSTER_DIR", ROOT / "build" / "cluster")),
+        pod_cidr=env.get("IMGCLF_CLUSTER_POD_CIDR", Settings.pod_cidr),
+        service_cidr=env.get("IMGCLF_CLUSTER_SERVICE_CIDR", Settings.service_cidr),
+    )

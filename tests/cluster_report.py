@@ -8,9 +8,13 @@ replica counts over time under load (also plotted), the gateway's body-limit che
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
 import time
 from pathlib import Path
+
+from cluster.settings import VERSIONS_FILE, pinned_versions
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
 _figures: dict[str, object] = {}
@@ -27,7 +31,11 @@ def write(out: Path = RESULTS) -> Path | None:
         return None
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
-    result = {"recorded": time.strftime("%Y-%m-%d %H:%M:%S"), **_figures}
+    result = {
+        "recorded": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "components": component_versions(),
+        **_figures,
+    }
     paths = {ext: out / f"cluster-{stamp}.{ext}" for ext in ("json", "md", "png")}
     paths["json"].write_text(json.dumps(result, indent=2) + "\n")
     has_plot = _plot(result.get("autoscaling"), paths["png"])
@@ -42,10 +50,29 @@ def write(out: Path = RESULTS) -> Path | None:
     return paths["md"]
 
 
+def component_versions() -> dict[str, str]:
+    """What ran: the versions pinned in versions.sh, and the Debian packages' installed
+    versions (Debian pins them by release: versions.sh names the packages)."""
+    versions = pinned_versions()
+    packages = re.search(r"^NODE_PACKAGES=\((.*)\)", VERSIONS_FILE.read_text(), re.M)
+    names = packages.group(1).split() if packages else []
+    query = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Package}=${Version}\\n", *names],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    for line in query.stdout.splitlines():
+        name, _, version = line.partition("=")
+        versions[name] = version
+    return versions
+
+
 def markdown(result: dict, plot: str | None) -> str:
     lines = [f"# Local cluster scenarios ({result['recorded']})", ""]
     lines += ["One real node (containerd, kubelet, kube-proxy), the predictor image, the test",
               "overlay (tests/k8s/cluster). Produced by `make test`.", ""]  # fmt: skip
+    components = result.get("components")
+    if components:
+        lines += ["Components: " + ", ".join(f"{k} {v}" for k, v in components.items()), ""]
     rollout = result.get("rollout")
     if rollout:
         lines += ["## Rollout under load (deploy step, version 1 -> 2)", "",

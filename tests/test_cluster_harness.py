@@ -73,20 +73,72 @@ def test_port_in_use_is_refused_before_anything_starts(short_tmp):
         assert before.diff(footprint.take(_cli_settings(tmp_path))) == []
 
 
+def _cluster_cli_in(namespace_setup: str, unshare: str, tmp_path: Path, **env: str):
+    """``python -m cluster up`` in new namespaces (``unshare``'s flags) that
+    ``namespace_setup`` (shell) prepares: what it sees there goes when it exits."""
+    command = f"{namespace_setup} && exec {sys.executable} -m cluster up"
+    return subprocess.run(
+        ["unshare", *unshare.split(), "sh", "-ec", command], cwd=ROOT, capture_output=True,
+        text=True, env={**os.environ, "IMGCLF_CLUSTER_DIR": str(tmp_path / "cluster"), **env},
+        timeout=300,
+    )  # fmt: skip
+
+
+def _one_line_refusal(result: subprocess.CompletedProcess[str], words: str) -> str:
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = [x for x in result.stderr.splitlines() if words in x]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
 def test_a_range_already_routed_here_is_refused(tmp_path):
-    routes = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True).stdout
-    nets = [line.split()[0] for line in routes.splitlines() if "/" in line.split()[0]]
-    if not nets:
-        pytest.skip("this machine has no routed IPv4 network to collide with")
-    s = Settings(workdir=tmp_path, service_cidr=nets[0])
-    assert any(f"already routed here: {nets[0]}" in p for p in preflight.problems(s))
+    """In a network namespace of its own with one network routed (a bridge), the CLI
+    is asked to use that network for Services."""
+    if os.geteuid() != 0:
+        unavailable("network namespaces need root")
+    before = footprint.take(_cli_settings(tmp_path))
+    setup = (
+        "ip link add lan0 type bridge && ip addr add 10.123.0.1/24 dev lan0 && ip link set lan0 up"
+    )
+    result = _cluster_cli_in(setup, "--net", tmp_path, IMGCLF_CLUSTER_SERVICE_CIDR="10.123.0.0/24")
+    line = _one_line_refusal(result, "already routed here")
+    assert "10.123.0.0/24 dev lan0" in line and "IMGCLF_CLUSTER_SERVICE_CIDR" in line
+    assert before.diff(footprint.take(_cli_settings(tmp_path))) == []
+
+
+@pytest.mark.parametrize(
+    ("pod_cidr", "service_cidr", "words"),
+    [
+        ("10.244.0.0/24", "127.0.0.0/24", "the Service range 127.0.0.0/24 cannot be routed"),
+        ("8.8.8.0/24", "10.96.0.0/24", "the pod range 8.8.8.0/24 cannot be routed"),
+        ("10.244.0.0/24", "10.96.0.0/30", "the Service range 10.96.0.0/30 is too small"),
+        ("10.244.0.0/16", "10.244.7.0/24", "the pod range 10.244.0.0/16 and the Service range"),
+        ("10.244.0.1/24", "10.96.0.0/24", "the pod range '10.244.0.1/24' is not a network"),
+    ],
+)
+def test_a_range_that_cannot_be_routed_to_the_bridge_is_refused(
+    tmp_path, pod_cidr, service_cidr, words
+):
+    before = footprint.take(_cli_settings(tmp_path))
+    env = {"IMGCLF_CLUSTER_POD_CIDR": pod_cidr, "IMGCLF_CLUSTER_SERVICE_CIDR": service_cidr}
+    _one_line_refusal(_cluster_cli(tmp_path, "up", **env), words)
+    assert before.diff(footprint.take(_cli_settings(tmp_path))) == []
 
 
 def test_missing_cgroup_controllers_are_named(tmp_path):
-    assert preflight.missing_cgroup_controllers(tmp_path) == ["cpu", "memory", "pids", "cpuset"]
-    (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")  # cgroup v2 without cpuset
-    assert preflight.missing_cgroup_controllers(tmp_path) == ["cpuset"]
-    assert preflight.missing_cgroup_controllers(Path("/sys/fs/cgroup")) == []
+    """In a mount namespace of its own, /sys/fs/cgroup is a cgroup v2 root without cpuset."""
+    if os.geteuid() != 0:
+        unavailable("mount namespaces need root")
+    before = footprint.take(_cli_settings(tmp_path))
+    setup = (
+        "mount -t tmpfs cgroups /sys/fs/cgroup && "
+        "echo 'cpu memory pids' > /sys/fs/cgroup/cgroup.controllers"
+    )
+    result = _cluster_cli_in(setup, "--mount --propagation private", tmp_path)
+    line = _one_line_refusal(result, "no cgroup controllers")
+    assert line == "cluster-up: no cgroup controllers for cpuset under /sys/fs/cgroup"
+    assert preflight.missing_cgroup_controllers(Path("/sys/fs/cgroup")) == []  # the host's
+    assert before.diff(footprint.take(_cli_settings(tmp_path))) == []
 
 
 def test_a_start_that_fails_late_leaves_nothing_running(short_tmp):

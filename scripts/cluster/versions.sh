@@ -1,6 +1,6 @@
 # The single list of what the local cluster runs (make cluster-up, the cluster tests).
 # Sourced by scripts/build_k8s_tools.sh, scripts/cluster/build_node_tools.sh and
-# scripts/cluster/install_node_packages.sh; tests/test_cluster_versions.py checks that the
+# scripts/cluster/install_node_packages.sh; tests/test_cluster_harness.py checks that the
 # Go modules that build them (tools/k8s/go.mod, tools/traefik/go.mod) pin the same.
 # Everything is built from the Go module proxy or installed from Debian's packages.
 # shellcheck disable=SC2034
