@@ -26,9 +26,11 @@ def v2_load(base_url: str, image: bytes, model: str = "lfw-faces", threads: int 
 
 def failures(result: LoadResult, since: float = 0.0) -> list[str]:
     """Every answer that was not a 200: when it was sent (seconds after ``since``, a
-    ``time.monotonic()``), how long it took, its status (0: no HTTP answer) and body."""
+    ``time.monotonic()``), how long it took, its status (0: no HTTP answer, and why) and
+    body."""
     return [
-        f"at {a.started - since:.1f}s after {a.latency_s:.1f}s: {a.status} {a.body[:200]!r}"
+        f"at {a.started - since:.1f}s after {a.latency_s:.1f}s: {a.status} {a.error} "
+        f"{a.body[:200]!r}"
         for a in result.answers
         if a.status != 200
     ]

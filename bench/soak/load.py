@@ -1,6 +1,8 @@
 """A steady load of real predict requests from a few threads, every answer recorded."""
 
 import http.client
+import socket
+import struct
 import threading
 import time
 from collections import Counter
@@ -10,13 +12,15 @@ from urllib.parse import urlsplit
 
 @dataclass
 class Answer:
-    """One request's outcome (status 0: no HTTP answer, e.g. connection refused)."""
+    """One request's outcome (status 0: no HTTP answer; ``error`` says why, e.g.
+    connection refused)."""
 
     started: float
     status: int
     latency_s: float
     body: bytes
     retry_after: str | None = None
+    error: str = ""
 
 
 @dataclass
@@ -38,7 +42,13 @@ class LoadResult:
 class SteadyLoad:
     """``threads`` clients POSTing ``body`` to ``path`` back to back until stopped, or for
     ``max_seconds``. ``fresh_connections``: a new connection per request (so a Service's
-    current endpoints pick the pod each time) instead of keep-alive."""
+    current endpoints pick the pod each time) instead of keep-alive.
+
+    A fresh connection is reset once its whole answer is read (SO_LINGER 0), not closed:
+    a client-side close leaves the connection in TIME_WAIT for 60 s, and at a few hundred
+    new connections a second to one address (a ClusterIP) the 28k ephemeral ports run
+    out, so connect fails with "Cannot assign requested address" although the server is
+    fine."""
 
     def __init__(
         self,
@@ -82,7 +92,7 @@ class SteadyLoad:
             if answer.status == 0:
                 time.sleep(0.05)  # refused: the server is going away; do not spin
             elif self.fresh_connections:
-                conn.close()
+                reset(conn)
         conn.close()
 
 
@@ -101,8 +111,14 @@ def send(
             conn.close()
             conn = http.client.HTTPConnection(host, timeout=60)
         return answer, conn
-    except (OSError, http.client.HTTPException):
+    except (OSError, http.client.HTTPException) as err:
         conn.close()
-        return Answer(start, 0, time.monotonic() - start, b""), http.client.HTTPConnection(
-            host, timeout=60
-        )
+        failed = Answer(start, 0, time.monotonic() - start, b"", error=repr(err))
+        return failed, http.client.HTTPConnection(host, timeout=60)
+
+
+def reset(conn: http.client.HTTPConnection) -> None:
+    """Close ``conn`` with a reset, keeping no TIME_WAIT state on this side."""
+    if conn.sock is not None:
+        conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
