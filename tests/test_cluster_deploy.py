@@ -2,22 +2,30 @@
 predictor Deployment from version N to N+1 under load, and rolls back for real when the
 new version never becomes Ready or answers its smoke test wrongly.
 
-The step runs as the pipeline's service account (impersonated: only the shipped Role
-applies) and smoke-tests through the Service's ClusterIP. Versions 1 and 2 are two
-trainings with different seeds, so which one answered is visible in the probabilities.
+The step authenticates as the pipeline's service account (kubeflow/pipeline-runner, with a
+token the API server issued for it, so only the shipped Role applies) and smoke-tests
+through the Service's ClusterIP. The rollout from 1 to 2 runs the step's own command
+line (``python -m components.deploy``) with a kubeconfig holding that token. Versions 1
+and 2 are two trainings with different seeds, so which one answered is visible in the
+probabilities.
 """
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 
 import numpy as np
 import pytest
+import yaml
 from cluster_load import failures, v2_load, versions
 from cluster_report import record
 from k8s_cluster import (
     MODEL,
     NAMESPACE,
+    ROOT,
     holdout_images,
     keras_answers,
     predict,
@@ -33,7 +41,7 @@ from components.export.publish import export_and_publish
 from components.storage import publish_version
 
 ROLLOUT_TIMEOUT_S = 30  # how long the step waits for a corrupt version before rolling back
-DEPLOYER = "system:serviceaccount:kubeflow:pipeline-runner"  # the RoleBinding's subject
+DEPLOYER = ("kubeflow", "pipeline-runner")  # the RoleBinding's subject (KFP's runner)
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +50,38 @@ def admin(predictor_deployment):
 
 
 @pytest.fixture(scope="module")
-def deployer(predictor_deployment):
-    """A client acting as the pipeline's service account: only the shipped Role applies."""
-    api = config.new_client_from_config(config_file=str(predictor_deployment.kubeconfig))
-    api.set_default_header("Impersonate-User", DEPLOYER)
-    api.set_default_header("Impersonate-Group", "system:serviceaccounts")
-    return api
+def deployer_kubeconfig(predictor_deployment, tmp_path_factory):
+    """A kubeconfig for the pipeline's service account, as KFP installs it, with a token
+    the API server issues for it (TokenRequest): only the shipped Role applies."""
+    cluster, (namespace, account) = predictor_deployment, DEPLOYER
+    cluster.kubectl("create", "namespace", namespace, check=False)  # may exist already
+    cluster.kubectl("-n", namespace, "create", "serviceaccount", account, check=False)
+    token = cluster.kubectl("-n", namespace, "create", "token", account, "--duration=2h")
+    kubeconfig = yaml.safe_load(
+        cluster.kubectl("config", "view", "--raw", "--minify", "-o", "yaml").stdout
+    )
+    kubeconfig["users"] = [{"name": account, "user": {"token": token.stdout.strip()}}]
+    kubeconfig["contexts"][0]["context"]["user"] = account
+    path = tmp_path_factory.mktemp("deployer") / "kubeconfig"
+    path.write_text(yaml.safe_dump(kubeconfig))
+    return path
+
+
+@pytest.fixture(scope="module")
+def deployer(deployer_kubeconfig):
+    """A client authenticated as the pipeline's service account."""
+    return config.new_client_from_config(config_file=str(deployer_kubeconfig))
+
+
+def _deploy_step(cluster, kubeconfig, models, version: int) -> subprocess.CompletedProcess[str]:
+    """The deploy step's own command line, as the pipeline's service account."""
+    return subprocess.run(
+        [sys.executable, "-m", "components.deploy", "--model-base-uri", str(models),
+         "--model-name", MODEL, "--version", str(version), "--namespace", NAMESPACE,
+         "--deployment", "predictor", "--smoke-url", service_url(cluster), "--timeout-s", "240"],
+        env={**os.environ, "KUBECONFIG": str(kubeconfig)}, cwd=ROOT, capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -98,19 +132,21 @@ def _assert_every_pod_serves(cluster, trained, other, images) -> None:
 
 
 def test_rollout_to_the_next_version_loses_no_request(
-    predictor_deployment, admin, deployer, cluster_models, trained_dir, trained_v2, version_2,
-    split_dir,
+    predictor_deployment, admin, deployer, deployer_kubeconfig, cluster_models, trained_dir,
+    trained_v2, version_2, split_dir,
 ):  # fmt: skip
     images = holdout_images(split_dir)
     first = _deploy(predictor_deployment, deployer, cluster_models, 1)  # pin N = 1
     assert _pinned(admin) == 1 and first.version == 1
     started = time.monotonic()
     with v2_load(service_url(predictor_deployment), images[0]) as load:
-        result = _deploy(predictor_deployment, deployer, cluster_models, version_2)
+        step = _deploy_step(predictor_deployment, deployer_kubeconfig, cluster_models, version_2)
         rollout_s = time.monotonic() - started
         time.sleep(2)
     answers = load.result
-    assert result.changed and _pinned(admin) == 2
+    assert step.returncode == 0, step.stdout + step.stderr
+    assert "version 1 -> 2" in step.stdout and "serving version 2" in step.stdout
+    assert _pinned(admin) == 2
     assert failures(answers, since=started) == []
     assert answers.sent > 20 and set(versions(answers)) == {"1", "2"}
     _assert_every_pod_serves(predictor_deployment, trained_v2, trained_dir, images)
