@@ -105,6 +105,20 @@ def test_training_is_retried_with_backoff_and_nothing_else_is(spec):
     assert set(retries.values()) == {None}
 
 
+def test_training_state_is_keyed_by_the_run_that_retries_share(spec):
+    """The train step builds its default checkpoint_uri (empty) from the model base, the model
+    name and the run's id, which the backend fills in once per run, the same for every retry.
+    tests/test_pipeline_local.py checks the resulting location in a kfp.local run."""
+    inputs = _tasks(spec)["train-op"]["inputs"]["parameters"]
+    assert inputs["run_id"] == {"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}}
+    for name in ("checkpoint_uri", "model_base_uri", "model_name"):
+        assert inputs[name] == {"componentInputParameter": name}
+    parameters = spec["root"]["inputDefinitions"]["parameters"]
+    assert parameters["checkpoint_uri"] == {
+        "defaultValue": "", "isOptional": True, "parameterType": "STRING"
+    }  # fmt: skip
+
+
 def test_gpu_node_placement_is_in_the_platform_spec(compiled):
     train = compiled[1]["exec-train-op"]
     assert train["tolerations"] == [

@@ -136,6 +136,28 @@ def test_an_upload_that_is_not_ir_and_a_taken_name_are_refused(kfp_api, package,
     assert _refused(kfp_api, not_yaml).startswith(f"{not_yaml} is not a compiled pipeline")
 
 
+def test_a_name_taken_between_lookup_and_upload_is_a_one_line_error(kfp_api, package, monkeypatch):
+    """submit adds a version when the name is taken, so the API's 409 for a taken name reaches
+    it only when another submit creates the pipeline between its lookup and its upload: here,
+    right after the stand-in answers the lookup, with nothing found."""
+    route = kfp_api._route
+
+    def another_submit_right_after_the_lookup(method, path, *rest):
+        reply = route(method, path, *rest)
+        if (method, path) == ("GET", "/apis/v2beta1/pipelines") and not kfp_api.pipelines:
+            kfp.Client(host=kfp_api.url).upload_pipeline(str(package), "p")
+        return reply
+
+    monkeypatch.setattr(kfp_api, "_route", another_submit_right_after_the_lookup)
+    assert _refused(kfp_api, package) == (
+        f"Kubeflow Pipelines at {kfp_api.url} refused: HTTP 409: "
+        "Failed to create a pipeline and a pipeline version"
+    )
+    (pipeline,) = kfp_api.pipelines.values()  # the other submit's, with its one version
+    assert pipeline.display_name == "p" and len(kfp_api.versions[pipeline.pipeline_id]) == 1
+    assert not kfp_api.runs and not kfp_api.experiments
+
+
 def test_bad_hosts_and_a_missing_package_are_one_line_errors(kfp_api, package, tmp_path):
     missing = tmp_path / "nope.yaml"
     not_kfp = f"{kfp_api.url}/not-kfp"  # answers HTTP, but is no KFP API

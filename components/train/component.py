@@ -30,7 +30,8 @@ def train_op(
     The training state is mirrored after every epoch to ``checkpoint_uri``
     (default ``<model_base_uri>/.checkpoints/<model_name>/<run_id>``: retries of
     one run share it, other runs never do), so a retried task, which gets a new
-    local ``model.path``, resumes from it. It is removed when training succeeds.
+    local ``model.path``, resumes from it. It is removed when training succeeds;
+    the model's metadata names where it was.
     """
     from components.train.train import TrainParams, train_classifier
 
@@ -50,7 +51,9 @@ def train_op(
         seed=seed,
     )
     result = train_classifier(split.path, model.path, params, checkpoints)
-    model.metadata.update(framework="keras", backbone=backbone, devices=result.devices)
+    model.metadata.update(
+        framework="keras", backbone=backbone, devices=result.devices, checkpoint_uri=checkpoints
+    )
     metrics.log_metric("val_accuracy", result.val_accuracy)
     metrics.log_metric("val_loss", result.val_loss)
     metrics.log_metric("best_epoch", result.best_epoch)
