@@ -151,6 +151,16 @@ def gcs():
 
 
 @pytest.fixture(scope="session")
+def s3():
+    """A real S3-compatible server (moto in server mode) on loopback for the whole session."""
+    from s3_emulator import S3Emulator
+
+    emulator = S3Emulator()
+    yield emulator
+    emulator.close()
+
+
+@pytest.fixture(scope="session")
 def split_dir(lfw_dir, tmp_path_factory) -> Path:
     """A prepared split of 15 real LFW images per class (9 train, 3 val, 3 test)."""
     from components.prepare.dataset import prepare_dataset

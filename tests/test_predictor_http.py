@@ -192,7 +192,7 @@ def _answer(p: LocalPredictor, models) -> tuple[str, str | None]:
     return reply["model_version"], models.which(json.dumps(reply).encode())
 
 
-@pytest.mark.parametrize("store", ["local", "gcs"])
+@pytest.mark.parametrize("store", ["local", "gcs", "s3"])
 def test_new_published_version_is_picked_up(store, two_models, predictor_binary, tmp_path, request):
     # Version 1 is model A, version 2 model B: an answer is checked against the exact
     # weights of the version that claims it. No request is in flight across the swap
@@ -202,6 +202,9 @@ def test_new_published_version_is_picked_up(store, two_models, predictor_binary,
         bucket = f"models-{uuid.uuid4().hex[:8]}"
         gcs.create_bucket(bucket)
         base = f"gs://{bucket}/zoo"
+    elif store == "s3":
+        bucket = request.getfixturevalue("s3").create_bucket(f"models-{uuid.uuid4().hex[:8]}")
+        base = f"s3://{bucket}/zoo"
     else:
         base = str(tmp_path / "zoo")
     assert publish_version(two_models.exports["A"], base, MODEL).version == 1

@@ -140,3 +140,16 @@ def test_gs_dataset_through_the_emulator(gcs, lfw_dir, tmp_path):
     assert from_gcs.counts == from_disk.counts
     with pytest.raises(DataError, match=f"data directory not found: gs://{bucket.name}/nothing"):
         prepare_dataset(f"gs://{bucket.name}/nothing", tmp_path / "n")
+
+
+def test_s3_dataset_through_moto(s3, lfw_dir, tmp_path):
+    bucket = s3.create_bucket(f"data-{uuid.uuid4().hex[:8]}")
+    local = make_class_folders(tmp_path / "data", {"face": 5, "nonface": 5}, lfw_dir / "train")
+    for image in local.glob("*/*.jpg"):
+        s3.client.upload_file(str(image), bucket, f"faces/{image.parent.name}/{image.name}")
+    from_s3 = prepare_dataset(f"s3://{bucket}/faces", tmp_path / "s")
+    from_disk = prepare_dataset(str(local), tmp_path / "l")
+    assert from_s3.fingerprint == from_disk.fingerprint
+    assert from_s3.counts == from_disk.counts
+    with pytest.raises(DataError, match=f"data directory not found: s3://{bucket}/nothing"):
+        prepare_dataset(f"s3://{bucket}/nothing", tmp_path / "n")

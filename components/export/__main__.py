@@ -11,7 +11,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m components.export", description=__doc__)
     parser.add_argument("--model-dir", required=True, help="the train step's output directory")
     parser.add_argument("--split-dir", required=True, help="the prepare step's output directory")
-    parser.add_argument("--model-base-uri", required=True, help="local directory or gs://...")
+    parser.add_argument(
+        "--model-base-uri", required=True, help="local directory, gs://... or s3://..."
+    )
     parser.add_argument("--model-name", required=True)
     parser.add_argument(
         "--evaluation", default="", help="the evaluate step's metrics.json, kept in metadata"

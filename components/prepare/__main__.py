@@ -11,7 +11,7 @@ def main() -> None:
     parser.add_argument(
         "--data-uri",
         required=True,
-        help="folder with one sub-folder per class (path or gs://), or a path,label CSV",
+        help="folder with one sub-folder per class (path, gs:// or s3://), or a path,label CSV",
     )
     parser.add_argument("--out-dir", required=True, help="where images and split files go")
     parser.add_argument("--val-fraction", type=float, default=0.1)

@@ -1,6 +1,6 @@
 """Validate a labelled image dataset, snapshot it, and write a seeded stratified split.
 
-Input: a folder per class (local or ``gs://``) or a CSV manifest, see
+Input: a folder per class (local, ``gs://`` or ``s3://``) or a CSV manifest, see
 :mod:`components.prepare.sources`. Output, the prepare step's artifact::
 
     images/<class>/<file>        the valid images, copied (a snapshot the run trains on)
@@ -52,7 +52,7 @@ def prepare_dataset(
     """Validate every image under ``data_uri`` and write the split to ``out_dir``.
 
     Args:
-        data_uri: folder per class (local path or ``gs://``) or a ``path,label`` CSV.
+        data_uri: folder per class (local path, ``gs://`` or ``s3://``) or a ``path,label`` CSV.
         out_dir: the artifact directory to write.
         val_fraction: share of each class for validation (at least one image).
         test_fraction: share of each class for the held-out test split (at least one).

@@ -24,7 +24,7 @@ class LabelledFile:
 def list_labelled_files(data_uri: str) -> list[LabelledFile]:
     """List the dataset's files with their labels, checking the layout.
 
-    ``data_uri`` is either a folder (local or ``gs://``) with one sub-folder per
+    ``data_uri`` is either a folder (local, ``gs://`` or ``s3://``) with one sub-folder per
     class, or a CSV file with ``path,label`` rows whose paths are relative to
     the CSV's folder (or full URIs).
 

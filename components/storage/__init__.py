@@ -1,7 +1,7 @@
-"""Object stores for datasets and published models: a local directory or ``gs://``.
+"""Object stores for datasets and published models: a local directory, ``gs://`` or ``s3://``.
 
-A URI is a local path, a ``file://`` URI, or ``gs://bucket/prefix``. Published
-models follow TensorFlow Serving's layout::
+A URI is a local path, a ``file://`` URI, ``gs://bucket/prefix`` or
+``s3://bucket/prefix``. Published models follow TensorFlow Serving's layout::
 
     <model_base>/<model_name>/<version>/saved_model.pb, variables/, assets/labels.txt,
                                         metadata.json, _COMPLETE

@@ -1,4 +1,4 @@
-"""The object-store interface shared by the local-directory and GCS stores."""
+"""The object-store interface shared by the local-directory, GCS and S3 stores."""
 
 import json
 import time

@@ -21,7 +21,7 @@ def local_path(uri: str) -> Path:
 
 
 def open_store(uri: str) -> ObjectStore:
-    """Open the store rooted at ``uri``: ``gs://bucket/prefix``, ``file://``, or a path.
+    """Open the store rooted at ``uri``: ``gs://`` or ``s3://bucket/prefix``, ``file://``, a path.
 
     Raises:
         StorageError: the scheme is not supported.
@@ -30,9 +30,13 @@ def open_store(uri: str) -> ObjectStore:
         from components.storage.gcs import GCSStore  # google-cloud-storage only when needed
 
         return GCSStore.from_uri(uri)
+    if uri.startswith("s3://"):
+        from components.storage.s3 import S3Store  # boto3 only when needed
+
+        return S3Store.from_uri(uri)
     if "://" in uri and not uri.startswith("file://"):
         scheme = uri.split("://", 1)[0]
-        raise StorageError(f"{uri}: {scheme}:// is not supported; use gs:// or a local path")
+        raise StorageError(f"{uri}: {scheme}:// is not supported; use gs://, s3:// or a local path")
     from components.storage.local import LocalStore
 
     return LocalStore(local_path(uri))

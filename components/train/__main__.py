@@ -1,7 +1,7 @@
 """Fine-tune a Keras backbone with a new softmax head on a prepared split.
 
 Re-running with the same --out-dir after a crash resumes from the last backup;
-with --checkpoint-uri (a directory or gs://), so does a re-run with a new --out-dir.
+with --checkpoint-uri (a directory, gs:// or s3://), so does a re-run with a new --out-dir.
 """
 
 import argparse

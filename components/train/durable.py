@@ -4,7 +4,7 @@ On a KFP cluster an output artifact's path is local to the pod and is uploaded
 only when the step succeeds, so a backup written there dies with a preempted
 pod. The state a restarted run needs (Keras's ``BackupAndRestore`` files, the
 epoch log, the best checkpoint and the phase marker) is therefore copied to
-``checkpoint_uri`` (a local directory, ``gs://``) as each epoch ends; a retry,
+``checkpoint_uri`` (a local directory, ``gs://``, ``s3://``) as each epoch ends; a retry,
 which gets a new local output path, restores it first. It is removed once the
 step succeeds.
 """

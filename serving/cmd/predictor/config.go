@@ -102,14 +102,14 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	fs.SetOutput(output)
 	fs.StringVar(&cfg.ListenAddr, "listen-addr", ":8501", "`host:port` to serve HTTP on (TF Serving's REST port)")
 	fs.StringVar(&cfg.DebugAddr, "debug-addr", "", "`host:port` for Go's profiler at /debug/pprof/ (off when empty; keep it off the public network, e.g. 127.0.0.1:6060)")
-	fs.StringVar(&basePath, "model-base-path", "", "`uri` of one model: a directory or gs://bucket/prefix holding version directories <N>/ (complete = saved_model.pb + _COMPLETE)")
+	fs.StringVar(&basePath, "model-base-path", "", "`uri` of one model: a directory, gs://bucket/prefix or s3://bucket/prefix holding version directories <N>/ (complete = saved_model.pb + _COMPLETE)")
 	fs.StringVar(&modelName, "model-name", "", "`name` of that model in /v1/models/{name} (default: base name of --model-base-path)")
 	fs.Var(&models, "model", "`name=uri` of a model to serve; repeat for several (instead of --model-base-path)")
 	fs.StringVar(&configFile, "model-config-file", "", "JSON `file` {\"models\": [{\"name\", \"base_path\", \"version_policy\", \"signature_name\", \"version_labels\": {\"stable\": 1}}]} (instead of the flags above)")
 	fs.StringVar(&policy, "model-version-policy", policy, "`policy` of which versions to serve: latest, latest:N, all or specific:V1,V2")
 	fs.StringVar(&signatureName, "signature-name", signature.DefaultName, "SignatureDef to serve")
 	fs.DurationVar(&cfg.PollInterval, "poll-interval", 10*time.Second, "how often to look for new model versions")
-	fs.StringVar(&cfg.DownloadDir, "download-dir", "", "`dir` for versions downloaded from gs:// while they load (default: the system temp dir)")
+	fs.StringVar(&cfg.DownloadDir, "download-dir", "", "`dir` for versions downloaded from gs:// or s3:// while they load (default: the system temp dir)")
 	fs.IntVar(&cfg.IntraOpThreads, "intra-op-threads", 0, "TensorFlow threads per op (0 = the container's CPU limit, rounded up; without one TensorFlow's default, one per core)")
 	fs.IntVar(&cfg.InterOpThreads, "inter-op-threads", 0, "TensorFlow ops run in parallel (0 = the container's CPU limit, rounded up; without one TensorFlow's default)")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "largest request body accepted; bigger ones get 413")
@@ -197,14 +197,18 @@ func modelConfigs(basePath, modelName string, models modelFlags, configFile stri
 	}
 	switch {
 	case ways == 0:
-		return nil, fmt.Errorf("--model-base-path (or %s) is required: the directory or gs:// URI holding version directories like 1/; or use --model name=uri or --model-config-file", envName("model-base-path"))
+		return nil, fmt.Errorf("--model-base-path (or %s) is required: the directory, gs:// or s3:// URI holding version directories like 1/; or use --model name=uri or --model-config-file", envName("model-base-path"))
 	case ways > 1:
 		return nil, fmt.Errorf("use one of --model-base-path, --model or --model-config-file, not several")
 	case modelName != "" && basePath == "":
 		return nil, fmt.Errorf("--model-name goes with --model-base-path; --model takes name=uri")
 	case basePath != "":
 		if modelName == "" {
-			trimmed := strings.TrimRight(strings.TrimPrefix(strings.TrimPrefix(basePath, "file://"), "gs://"), "/")
+			trimmed := basePath
+			if _, rest, ok := strings.Cut(basePath, "://"); ok {
+				trimmed = rest // file://, gs://, s3://
+			}
+			trimmed = strings.TrimRight(trimmed, "/")
 			modelName = filepath.Base(filepath.Clean(trimmed))
 		}
 		return []ModelConfig{{Name: modelName, BasePath: basePath}}, nil
@@ -293,7 +297,7 @@ func validModelName(name string) bool {
 // with their environment variables.
 func usage(fs *flag.FlagSet) {
 	w := fs.Output()
-	fmt.Fprintf(w, "Usage: predictor --model-base-path DIR|gs://BUCKET/PREFIX [flags]\n")
+	fmt.Fprintf(w, "Usage: predictor --model-base-path DIR|gs://BUCKET/PREFIX|s3://BUCKET/PREFIX [flags]\n")
 	fmt.Fprintf(w, "       predictor --model NAME=URI [--model NAME=URI ...] [flags]\n")
 	fmt.Fprintf(w, "       predictor --model-config-file FILE [flags]\n\n")
 	fmt.Fprintf(w, "Serves TensorFlow SavedModels over TF Serving's REST API (/v1/models/...),\nKServe's v2 inference protocol (/v2/...), image classification\n(:classify-image), health probes (/v2/health/live, /v2/health/ready) and\nPrometheus metrics (/metrics).\n\nFlags (each also read from the environment variable shown; flags win):\n")

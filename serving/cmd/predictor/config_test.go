@@ -61,6 +61,8 @@ func TestParseConfig(t *testing.T) {
 		{name: "zero images", args: []string{"--model-base-path=/m/x", "--max-images=0"}, wantErr: "--max-images must be > 0"},
 		{name: "gs base path names the model", args: []string{"--model-base-path=gs://bucket/models/imgclf/"},
 			wantModels: "imgclf=gs://bucket/models/imgclf/ serving_default latest:1 map[]"},
+		{name: "s3 base path names the model", args: []string{"--model-base-path=s3://bucket/models/digits"},
+			wantModels: "digits=s3://bucket/models/digits serving_default latest:1 map[]"},
 		{name: "file uri", args: []string{"-model-base-path=file:///models/imgclf/"},
 			wantModels: "imgclf=file:///models/imgclf/ serving_default latest:1 map[]"},
 		{name: "repeated --model and policy", args: []string{"--model=a=/m/a", "--model", "b=gs://x/b", "--model-version-policy=all", "--signature-name=s"},

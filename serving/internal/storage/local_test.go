@@ -106,7 +106,7 @@ func TestNew(t *testing.T) {
 		{"/models/imgclf", "/models/imgclf", false},
 		{"file:///models/imgclf", "/models/imgclf", false},
 		{"relative/dir", "relative/dir", false},
-		{"s3://bucket/models/imgclf", "", true},
+		{"az://bucket/models/imgclf", "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -1,6 +1,7 @@
 // Package storage discovers model versions in TF Serving's layout,
-// <model_base_path>/<N>/, on a local disk or in Google Cloud Storage, and
-// makes a version loadable from a local directory.
+// <model_base_path>/<N>/, on a local disk, in Google Cloud Storage or in
+// S3 (or an S3-compatible store), and makes a version loadable from a local
+// directory.
 //
 // The publishing contract (components/storage on the Python side): a
 // version is complete once its _COMPLETE marker exists; the marker is JSON
@@ -26,8 +27,8 @@ import (
 // loaded: the only safe signal on stores without atomic directory renames.
 const CompleteMarker = "_COMPLETE"
 
-// ClaimMarker is created first by a gs:// publisher to reserve a version
-// number; it is not part of the model and is never downloaded.
+// ClaimMarker is created first by a gs:// or s3:// publisher to reserve a
+// version number; it is not part of the model and is never downloaded.
 const ClaimMarker = "_CLAIMED"
 
 // SavedModelFile must exist in every complete version.
@@ -36,7 +37,7 @@ const SavedModelFile = "saved_model.pb"
 // Version is one complete model version.
 type Version struct {
 	Number int64
-	// Path is where the version lives: a local directory, or a gs:// URI.
+	// Path is where the version lives: a local directory, or a gs:// or s3:// URI.
 	Path string
 }
 
@@ -60,16 +61,18 @@ type Options struct {
 }
 
 // New returns the Source for a model base path: a local directory, a
-// file:// URI or gs://bucket/prefix.
+// file:// URI, gs://bucket/prefix or s3://bucket/prefix.
 func New(ctx context.Context, basePath string, opts Options) (Source, error) {
 	switch {
 	case strings.HasPrefix(basePath, "gs://"):
 		return NewGCS(ctx, basePath, opts)
+	case strings.HasPrefix(basePath, "s3://"):
+		return NewS3(ctx, basePath, opts)
 	case strings.HasPrefix(basePath, "file://"):
 		return &Local{BasePath: strings.TrimPrefix(basePath, "file://"), Logger: opts.Logger}, nil
 	case strings.Contains(basePath, "://"):
 		scheme := basePath[:strings.Index(basePath, "://")]
-		return nil, serving.Errorf(serving.Invalid, "model base path %s: %s:// is not supported; use a local directory or gs://bucket/prefix", basePath, scheme)
+		return nil, serving.Errorf(serving.Invalid, "model base path %s: %s:// is not supported; use a local directory, gs://bucket/prefix or s3://bucket/prefix", basePath, scheme)
 	}
 	return &Local{BasePath: basePath, Logger: opts.Logger}, nil
 }

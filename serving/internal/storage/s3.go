@@ -1,0 +1,206 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+
+	"github.com/imgclf/serving"
+)
+
+// credentialsHint says where the SDK's default chain looks for credentials.
+const credentialsHint = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN"
+
+// S3 is a model base path in Amazon S3 or an S3-compatible store,
+// s3://bucket/prefix. Credentials, region and endpoint come from the
+// SDK's default chain: the AWS_* environment, the shared config and
+// credentials files, web identity (IRSA), the container and instance
+// roles. AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (or a profile's
+// endpoint_url) points the client at another server (MinIO, SeaweedFS);
+// requests then use path-style addressing, which such servers expect.
+// Without a configured region the client uses us-east-1; a bucket in
+// another AWS region needs AWS_REGION.
+type S3 struct {
+	client *s3.Client
+	bucket string
+	prefix string // without trailing slash; "" for the bucket root
+	logger *slog.Logger
+}
+
+var _ Source = (*S3)(nil)
+
+// NewS3 returns the Source for an s3:// URI. It resolves the credentials
+// once, so a missing one fails here, naming the URI and the variables.
+func NewS3(ctx context.Context, uri string, opts Options) (*S3, error) {
+	bucket, prefix, _ := strings.Cut(strings.TrimPrefix(uri, "s3://"), "/")
+	if bucket == "" {
+		return nil, serving.Errorf(serving.Invalid, "model base path %s: no bucket name; use s3://bucket/prefix", uri)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("model base path %s: loading the AWS configuration: %w", uri, err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.Credentials == nil {
+		return nil, serving.Errorf(serving.Invalid, "model base path %s: no AWS credentials; %s", uri, credentialsHint)
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return nil, serving.Errorf(serving.Invalid, "model base path %s: no AWS credentials (%v); %s", uri, err, credentialsHint)
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = o.BaseEndpoint != nil // an endpoint override: MinIO, SeaweedFS, ...
+	})
+	return &S3{client: client, bucket: bucket, prefix: strings.Trim(prefix, "/"), logger: logger(opts.Logger)}, nil
+}
+
+func (s *S3) String() string { return "s3://" + path.Join(s.bucket, s.prefix) }
+
+func (s *S3) root() string {
+	if s.prefix == "" {
+		return ""
+	}
+	return s.prefix + "/"
+}
+
+// Versions lists the objects under the prefix once and keeps the version
+// numbers that have both saved_model.pb and _COMPLETE.
+func (s *S3) Versions(ctx context.Context) ([]Version, error) {
+	objects, err := s.list(ctx, s.root())
+	if err != nil {
+		return nil, err
+	}
+	files := map[int64]map[string]bool{}
+	for name := range objects {
+		num, rest, ok := strings.Cut(name, "/")
+		n, err := strconv.ParseInt(num, 10, 64)
+		if !ok || err != nil || n < 0 {
+			continue
+		}
+		if files[n] == nil {
+			files[n] = map[string]bool{}
+		}
+		files[n][rest] = true
+	}
+	var versions []Version
+	for n, f := range files {
+		if !f[SavedModelFile] || !f[CompleteMarker] {
+			s.logger.Debug("skipping incomplete model version", "path", s.String(), "version", n)
+			continue
+		}
+		versions = append(versions, Version{Number: n, Path: s.String() + "/" + strconv.FormatInt(n, 10)})
+	}
+	sortVersions(versions)
+	return versions, nil
+}
+
+// list returns name (relative to prefix) -> size of every object under
+// prefix. A missing bucket is an error (ListObjectsV2 says so), an empty
+// prefix is not.
+func (s *S3) list(ctx context.Context, prefix string) (map[string]int64, error) {
+	out := map[string]int64{}
+	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(prefix)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, s.wrap(err, "listing "+prefix)
+		}
+		for _, obj := range page.Contents {
+			rel := strings.TrimPrefix(aws.ToString(obj.Key), prefix)
+			if rel != "" && !strings.HasSuffix(rel, "/") {
+				out[rel] = aws.ToInt64(obj.Size)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Fetch downloads every object of the version (except the claim marker)
+// into a new directory under tmpDir and checks it against the marker.
+func (s *S3) Fetch(ctx context.Context, v Version, tmpDir string) (string, func(), error) {
+	prefix := s.root() + strconv.FormatInt(v.Number, 10) + "/"
+	objects, err := s.list(ctx, prefix)
+	if err != nil {
+		return "", nil, err
+	}
+	dir, err := os.MkdirTemp(tmpDir, fmt.Sprintf("model-%d-", v.Number))
+	if err != nil {
+		return "", nil, fmt.Errorf("creating a download directory: %w", err)
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	found := map[string]int64{}
+	for rel := range objects {
+		if rel == ClaimMarker {
+			continue
+		}
+		if !safeRelPath(rel) {
+			cleanup()
+			return "", nil, fmt.Errorf("object s3://%s/%s%s: name escapes the version directory", s.bucket, prefix, rel)
+		}
+		n, err := s.download(ctx, prefix+rel, filepath.Join(dir, filepath.FromSlash(rel)))
+		if err != nil {
+			cleanup()
+			return "", nil, err
+		}
+		found[rel] = n
+	}
+	b, err := os.ReadFile(filepath.Join(dir, CompleteMarker))
+	if err == nil {
+		err = parseMarker(b).verify(found)
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return dir, cleanup, nil
+}
+
+func (s *S3) download(ctx context.Context, key, dest string) (int64, error) {
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return 0, err
+	}
+	obj, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		return 0, s.wrap(err, "reading "+key)
+	}
+	defer obj.Body.Close()
+	f, err := os.Create(dest)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(f, obj.Body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("downloading s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return n, nil
+}
+
+func (s *S3) wrap(err error, what string) error {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "NoSuchBucket":
+			return serving.Errorf(serving.NotFound, "%s: bucket s3://%s does not exist", s, s.bucket)
+		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken":
+			return fmt.Errorf("%s: %s: the credentials were refused (%s: %s); %s",
+				s, what, apiErr.ErrorCode(), apiErr.ErrorMessage(), credentialsHint)
+		}
+	}
+	return fmt.Errorf("%s: %s: %w", s, what, err)
+}
