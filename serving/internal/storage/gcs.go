@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -63,33 +61,12 @@ func (g *GCS) Versions(ctx context.Context) ([]Version, error) {
 	if err != nil {
 		return nil, err
 	}
-	files := map[int64]map[string]bool{}
-	for name := range objects {
-		num, rest, ok := strings.Cut(name, "/")
-		n, err := strconv.ParseInt(num, 10, 64)
-		if !ok || err != nil || n < 0 {
-			continue
-		}
-		if files[n] == nil {
-			files[n] = map[string]bool{}
-		}
-		files[n][rest] = true
-	}
 	if len(objects) == 0 {
 		if _, err := g.client.Bucket(g.bucket).Attrs(ctx); err != nil {
 			return nil, g.wrap(err, "reading bucket")
 		}
 	}
-	var versions []Version
-	for n, f := range files {
-		if !f[SavedModelFile] || !f[CompleteMarker] {
-			g.logger.Debug("skipping incomplete model version", "path", g.String(), "version", n)
-			continue
-		}
-		versions = append(versions, Version{Number: n, Path: g.String() + "/" + strconv.FormatInt(n, 10)})
-	}
-	sortVersions(versions)
-	return versions, nil
+	return completeVersions(objects, g.String(), g.logger), nil
 }
 
 // list returns name (relative to prefix) -> size of every object under prefix.
@@ -114,67 +91,20 @@ func (g *GCS) list(ctx context.Context, prefix string) (map[string]int64, error)
 	}
 }
 
+func (g *GCS) open(ctx context.Context, key string) (io.ReadCloser, error) {
+	r, err := g.client.Bucket(g.bucket).Object(key).NewReader(ctx)
+	if err != nil {
+		return nil, g.wrap(err, "reading "+key)
+	}
+	return r, nil
+}
+
+func (g *GCS) objectURI(key string) string { return "gs://" + g.bucket + "/" + key }
+
 // Fetch downloads every object of the version (except the claim marker)
 // into a new directory under tmpDir and checks it against the marker.
 func (g *GCS) Fetch(ctx context.Context, v Version, tmpDir string) (string, func(), error) {
-	prefix := g.root() + strconv.FormatInt(v.Number, 10) + "/"
-	objects, err := g.list(ctx, prefix)
-	if err != nil {
-		return "", nil, err
-	}
-	dir, err := os.MkdirTemp(tmpDir, fmt.Sprintf("model-%d-", v.Number))
-	if err != nil {
-		return "", nil, fmt.Errorf("creating a download directory: %w", err)
-	}
-	cleanup := func() { os.RemoveAll(dir) }
-	found := map[string]int64{}
-	for rel := range objects {
-		if rel == ClaimMarker {
-			continue
-		}
-		if !safeRelPath(rel) {
-			cleanup()
-			return "", nil, fmt.Errorf("object %s%s: name escapes the version directory", prefix, rel)
-		}
-		n, err := g.download(ctx, prefix+rel, filepath.Join(dir, filepath.FromSlash(rel)))
-		if err != nil {
-			cleanup()
-			return "", nil, err
-		}
-		found[rel] = n
-	}
-	b, err := os.ReadFile(filepath.Join(dir, CompleteMarker))
-	if err == nil {
-		err = parseMarker(b).verify(found)
-	}
-	if err != nil {
-		cleanup()
-		return "", nil, err
-	}
-	return dir, cleanup, nil
-}
-
-func (g *GCS) download(ctx context.Context, object, dest string) (int64, error) {
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return 0, err
-	}
-	r, err := g.client.Bucket(g.bucket).Object(object).NewReader(ctx)
-	if err != nil {
-		return 0, g.wrap(err, "reading "+object)
-	}
-	defer r.Close()
-	f, err := os.Create(dest)
-	if err != nil {
-		return 0, err
-	}
-	n, err := io.Copy(f, r)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return 0, fmt.Errorf("downloading gs://%s/%s: %w", g.bucket, object, err)
-	}
-	return n, nil
+	return fetchObjects(ctx, g, g.root()+strconv.FormatInt(v.Number, 10)+"/", v.Number, tmpDir)
 }
 
 func (g *GCS) wrap(err error, what string) error {

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -83,28 +81,7 @@ func (s *S3) Versions(ctx context.Context) ([]Version, error) {
 	if err != nil {
 		return nil, err
 	}
-	files := map[int64]map[string]bool{}
-	for name := range objects {
-		num, rest, ok := strings.Cut(name, "/")
-		n, err := strconv.ParseInt(num, 10, 64)
-		if !ok || err != nil || n < 0 {
-			continue
-		}
-		if files[n] == nil {
-			files[n] = map[string]bool{}
-		}
-		files[n][rest] = true
-	}
-	var versions []Version
-	for n, f := range files {
-		if !f[SavedModelFile] || !f[CompleteMarker] {
-			s.logger.Debug("skipping incomplete model version", "path", s.String(), "version", n)
-			continue
-		}
-		versions = append(versions, Version{Number: n, Path: s.String() + "/" + strconv.FormatInt(n, 10)})
-	}
-	sortVersions(versions)
-	return versions, nil
+	return completeVersions(objects, s.String(), s.logger), nil
 }
 
 // list returns name (relative to prefix) -> size of every object under
@@ -128,67 +105,20 @@ func (s *S3) list(ctx context.Context, prefix string) (map[string]int64, error) 
 	return out, nil
 }
 
+func (s *S3) open(ctx context.Context, key string) (io.ReadCloser, error) {
+	obj, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, s.wrap(err, "reading "+key)
+	}
+	return obj.Body, nil
+}
+
+func (s *S3) objectURI(key string) string { return "s3://" + s.bucket + "/" + key }
+
 // Fetch downloads every object of the version (except the claim marker)
 // into a new directory under tmpDir and checks it against the marker.
 func (s *S3) Fetch(ctx context.Context, v Version, tmpDir string) (string, func(), error) {
-	prefix := s.root() + strconv.FormatInt(v.Number, 10) + "/"
-	objects, err := s.list(ctx, prefix)
-	if err != nil {
-		return "", nil, err
-	}
-	dir, err := os.MkdirTemp(tmpDir, fmt.Sprintf("model-%d-", v.Number))
-	if err != nil {
-		return "", nil, fmt.Errorf("creating a download directory: %w", err)
-	}
-	cleanup := func() { os.RemoveAll(dir) }
-	found := map[string]int64{}
-	for rel := range objects {
-		if rel == ClaimMarker {
-			continue
-		}
-		if !safeRelPath(rel) {
-			cleanup()
-			return "", nil, fmt.Errorf("object s3://%s/%s%s: name escapes the version directory", s.bucket, prefix, rel)
-		}
-		n, err := s.download(ctx, prefix+rel, filepath.Join(dir, filepath.FromSlash(rel)))
-		if err != nil {
-			cleanup()
-			return "", nil, err
-		}
-		found[rel] = n
-	}
-	b, err := os.ReadFile(filepath.Join(dir, CompleteMarker))
-	if err == nil {
-		err = parseMarker(b).verify(found)
-	}
-	if err != nil {
-		cleanup()
-		return "", nil, err
-	}
-	return dir, cleanup, nil
-}
-
-func (s *S3) download(ctx context.Context, key, dest string) (int64, error) {
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return 0, err
-	}
-	obj, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
-	if err != nil {
-		return 0, s.wrap(err, "reading "+key)
-	}
-	defer obj.Body.Close()
-	f, err := os.Create(dest)
-	if err != nil {
-		return 0, err
-	}
-	n, err := io.Copy(f, obj.Body)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return 0, fmt.Errorf("downloading s3://%s/%s: %w", s.bucket, key, err)
-	}
-	return n, nil
+	return fetchObjects(ctx, s, s.root()+strconv.FormatInt(v.Number, 10)+"/", v.Number, tmpDir)
 }
 
 func (s *S3) wrap(err error, what string) error {
