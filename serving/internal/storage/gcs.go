@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path"
-	"strconv"
 	"strings"
 
 	"cloud.google.com/go/storage"
@@ -21,9 +19,8 @@ import (
 // Credentials); STORAGE_EMULATOR_HOST points the client at an emulator
 // without credentials.
 type GCS struct {
+	bucketPath
 	client *storage.Client
-	bucket string
-	prefix string // without trailing slash; "" for the bucket root
 	logger *slog.Logger
 }
 
@@ -31,28 +28,19 @@ var _ Source = (*GCS)(nil)
 
 // NewGCS returns the Source for a gs:// URI.
 func NewGCS(ctx context.Context, uri string, opts Options) (*GCS, error) {
-	bucket, prefix, _ := strings.Cut(strings.TrimPrefix(uri, "gs://"), "/")
-	if bucket == "" {
-		return nil, serving.Errorf(serving.Invalid, "model base path %s: no bucket name; use gs://bucket/prefix", uri)
+	where, err := parseBucketPath(uri, "gs")
+	if err != nil {
+		return nil, err
 	}
 	client, err := storage.NewClient(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("model base path %s: creating the GCS client: %w", uri, err)
 	}
-	return &GCS{client: client, bucket: bucket, prefix: strings.Trim(prefix, "/"), logger: logger(opts.Logger)}, nil
+	return &GCS{bucketPath: where, client: client, logger: logger(opts.Logger)}, nil
 }
-
-func (g *GCS) String() string { return "gs://" + path.Join(g.bucket, g.prefix) }
 
 // Close releases the client's connections.
 func (g *GCS) Close() error { return g.client.Close() }
-
-func (g *GCS) root() string {
-	if g.prefix == "" {
-		return ""
-	}
-	return g.prefix + "/"
-}
 
 // Versions lists the objects under the prefix once and keeps the version
 // numbers that have both saved_model.pb and _COMPLETE.
@@ -99,12 +87,10 @@ func (g *GCS) open(ctx context.Context, key string) (io.ReadCloser, error) {
 	return r, nil
 }
 
-func (g *GCS) objectURI(key string) string { return "gs://" + g.bucket + "/" + key }
-
 // Fetch downloads every object of the version (except the claim marker)
 // into a new directory under tmpDir and checks it against the marker.
 func (g *GCS) Fetch(ctx context.Context, v Version, tmpDir string) (string, func(), error) {
-	return fetchObjects(ctx, g, g.root()+strconv.FormatInt(v.Number, 10)+"/", v.Number, tmpDir)
+	return fetchObjects(ctx, g, g.versionRoot(v.Number), v.Number, tmpDir)
 }
 
 func (g *GCS) wrap(err error, what string) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,18 +38,7 @@ func fakeGCS(t *testing.T) *storage.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + host + "/storage/v1/b")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("fake-gcs-server did not start on %s: %v", host, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitHTTP(t, "fake-gcs-server", "http://"+host+"/storage/v1/b", 20*time.Second)
 	t.Setenv("STORAGE_EMULATOR_HOST", "http://"+host)
 	client, err := storage.NewClient(context.Background())
 	if err != nil {
@@ -86,58 +74,8 @@ func TestGCSVersionsAndFetch(t *testing.T) {
 	if err := c.Bucket("models").Create(ctx, "emulator", nil); err != nil {
 		t.Fatal(err)
 	}
-	// 1: complete; 2: claimed and half uploaded (no marker); 3: marker
-	// says a file is bigger than it is; 10: complete; x: not a version.
-	for _, v := range []string{"1", "10"} {
-		put(t, c, "models", "zoo/imgclf/"+v+"/_CLAIMED", "{}")
-		put(t, c, "models", "zoo/imgclf/"+v+"/saved_model.pb", "graph")
-		put(t, c, "models", "zoo/imgclf/"+v+"/variables/variables.index", "idx")
-		put(t, c, "models", "zoo/imgclf/"+v+"/assets/labels.txt", "cat\ndog\n")
-		put(t, c, "models", "zoo/imgclf/"+v+"/_COMPLETE", `{"files": {"saved_model.pb": 5, "variables/variables.index": 3, "assets/labels.txt": 8}}`)
-	}
-	put(t, c, "models", "zoo/imgclf/2/_CLAIMED", "{}")
-	put(t, c, "models", "zoo/imgclf/2/saved_model.pb", "graph")
-	put(t, c, "models", "zoo/imgclf/3/saved_model.pb", "gra")
-	put(t, c, "models", "zoo/imgclf/3/_COMPLETE", `{"files": {"saved_model.pb": 5}}`)
-	put(t, c, "models", "zoo/imgclf/x/saved_model.pb", "graph")
-	put(t, c, "models", "zoo/imgclf2/7/saved_model.pb", "other model")
-
-	src, err := New(ctx, "gs://models/zoo/imgclf", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs, err := src.Versions(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := fmt.Sprint(vs); got != "[{1 gs://models/zoo/imgclf/1} {3 gs://models/zoo/imgclf/3} {10 gs://models/zoo/imgclf/10}]" {
-		t.Errorf("Versions() = %s", got)
-	}
-
-	tmp := t.TempDir()
-	dir, cleanup, err := src.Fetch(ctx, vs[2], tmp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	labels, err := os.ReadFile(filepath.Join(dir, "assets", "labels.txt"))
-	if err != nil || string(labels) != "cat\ndog\n" {
-		t.Errorf("labels.txt = %q, %v", labels, err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, ClaimMarker)); err == nil {
-		t.Error("the claim marker was downloaded")
-	}
-	cleanup()
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("cleanup left %s", dir)
-	}
-
-	_, _, err = src.Fetch(ctx, vs[1], tmp)
-	if err == nil || !strings.Contains(err.Error(), "saved_model.pb has 3 bytes, the marker says 5") {
-		t.Errorf("Fetch(corrupt version 3) = %v", err)
-	}
-	if left, _ := os.ReadDir(tmp); len(left) != 0 {
-		t.Errorf("a failed fetch left %d entries in the temp dir", len(left))
-	}
+	seedVersions(func(key, content string) { put(t, c, "models", key, content) })
+	checkVersionsAndFetch(t, "gs")
 
 	missing, err := New(ctx, "gs://no-such-bucket/m", Options{})
 	if err != nil {

@@ -6,10 +6,44 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/imgclf/serving"
 )
+
+// bucketPath is a model base path in an object store, <scheme>://bucket/prefix.
+type bucketPath struct {
+	scheme string // "gs", "s3"
+	bucket string
+	prefix string // without trailing slash; "" for the bucket root
+}
+
+func parseBucketPath(uri, scheme string) (bucketPath, error) {
+	bucket, prefix, _ := strings.Cut(strings.TrimPrefix(uri, scheme+"://"), "/")
+	if bucket == "" {
+		return bucketPath{}, serving.Errorf(serving.Invalid, "model base path %s: no bucket name; use %s://bucket/prefix", uri, scheme)
+	}
+	return bucketPath{scheme: scheme, bucket: bucket, prefix: strings.Trim(prefix, "/")}, nil
+}
+
+func (b bucketPath) String() string { return b.scheme + "://" + path.Join(b.bucket, b.prefix) }
+
+// root is the key prefix of the model base: "" or "<prefix>/".
+func (b bucketPath) root() string {
+	if b.prefix == "" {
+		return ""
+	}
+	return b.prefix + "/"
+}
+
+// versionRoot is the key prefix of version n: "<prefix>/<n>/".
+func (b bucketPath) versionRoot(n int64) string { return b.root() + strconv.FormatInt(n, 10) + "/" }
+
+// objectURI names one object, e.g. gs://bucket/key, for errors.
+func (b bucketPath) objectURI(key string) string { return b.scheme + "://" + b.bucket + "/" + key }
 
 // objectStore is what listing and fetching versions needs from a bucket
 // (GCS, S3): the objects under a prefix and the content of one.

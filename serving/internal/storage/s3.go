@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,9 +29,8 @@ const credentialsHint = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS
 // Without a configured region the client uses us-east-1; a bucket in
 // another AWS region needs AWS_REGION.
 type S3 struct {
+	bucketPath
 	client *s3.Client
-	bucket string
-	prefix string // without trailing slash; "" for the bucket root
 	logger *slog.Logger
 }
 
@@ -42,9 +39,9 @@ var _ Source = (*S3)(nil)
 // NewS3 returns the Source for an s3:// URI. It resolves the credentials
 // once, so a missing one fails here, naming the URI and the variables.
 func NewS3(ctx context.Context, uri string, opts Options) (*S3, error) {
-	bucket, prefix, _ := strings.Cut(strings.TrimPrefix(uri, "s3://"), "/")
-	if bucket == "" {
-		return nil, serving.Errorf(serving.Invalid, "model base path %s: no bucket name; use s3://bucket/prefix", uri)
+	where, err := parseBucketPath(uri, "s3")
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -62,16 +59,7 @@ func NewS3(ctx context.Context, uri string, opts Options) (*S3, error) {
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.UsePathStyle = o.BaseEndpoint != nil // an endpoint override: MinIO, SeaweedFS, ...
 	})
-	return &S3{client: client, bucket: bucket, prefix: strings.Trim(prefix, "/"), logger: logger(opts.Logger)}, nil
-}
-
-func (s *S3) String() string { return "s3://" + path.Join(s.bucket, s.prefix) }
-
-func (s *S3) root() string {
-	if s.prefix == "" {
-		return ""
-	}
-	return s.prefix + "/"
+	return &S3{bucketPath: where, client: client, logger: logger(opts.Logger)}, nil
 }
 
 // Versions lists the objects under the prefix once and keeps the version
@@ -113,12 +101,10 @@ func (s *S3) open(ctx context.Context, key string) (io.ReadCloser, error) {
 	return obj.Body, nil
 }
 
-func (s *S3) objectURI(key string) string { return "s3://" + s.bucket + "/" + key }
-
 // Fetch downloads every object of the version (except the claim marker)
 // into a new directory under tmpDir and checks it against the marker.
 func (s *S3) Fetch(ctx context.Context, v Version, tmpDir string) (string, func(), error) {
-	return fetchObjects(ctx, s, s.root()+strconv.FormatInt(v.Number, 10)+"/", v.Number, tmpDir)
+	return fetchObjects(ctx, s, s.versionRoot(v.Number), v.Number, tmpDir)
 }
 
 func (s *S3) wrap(err error, what string) error {

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,18 +55,7 @@ func motoS3(t *testing.T) *s3.Client {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	endpoint := fmt.Sprintf("http://localhost:%d", port)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(endpoint + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto did not start on %s: %v", endpoint, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitHTTP(t, "moto", endpoint+"/moto-api/", 60*time.Second)
 	isolateAWS(t)
 	t.Setenv("AWS_ENDPOINT_URL_S3", endpoint)
 	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -94,58 +82,8 @@ func TestS3VersionsAndFetch(t *testing.T) {
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("models")}); err != nil {
 		t.Fatal(err)
 	}
-	// 1: complete; 2: claimed and half uploaded (no marker); 3: marker
-	// says a file is bigger than it is; 10: complete; x: not a version.
-	for _, v := range []string{"1", "10"} {
-		putS3(t, c, "models", "zoo/imgclf/"+v+"/_CLAIMED", "{}")
-		putS3(t, c, "models", "zoo/imgclf/"+v+"/saved_model.pb", "graph")
-		putS3(t, c, "models", "zoo/imgclf/"+v+"/variables/variables.index", "idx")
-		putS3(t, c, "models", "zoo/imgclf/"+v+"/assets/labels.txt", "cat\ndog\n")
-		putS3(t, c, "models", "zoo/imgclf/"+v+"/_COMPLETE", `{"files": {"saved_model.pb": 5, "variables/variables.index": 3, "assets/labels.txt": 8}}`)
-	}
-	putS3(t, c, "models", "zoo/imgclf/2/_CLAIMED", "{}")
-	putS3(t, c, "models", "zoo/imgclf/2/saved_model.pb", "graph")
-	putS3(t, c, "models", "zoo/imgclf/3/saved_model.pb", "gra")
-	putS3(t, c, "models", "zoo/imgclf/3/_COMPLETE", `{"files": {"saved_model.pb": 5}}`)
-	putS3(t, c, "models", "zoo/imgclf/x/saved_model.pb", "graph")
-	putS3(t, c, "models", "zoo/imgclf2/7/saved_model.pb", "other model")
-
-	src, err := New(ctx, "s3://models/zoo/imgclf", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs, err := src.Versions(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := fmt.Sprint(vs); got != "[{1 s3://models/zoo/imgclf/1} {3 s3://models/zoo/imgclf/3} {10 s3://models/zoo/imgclf/10}]" {
-		t.Errorf("Versions() = %s", got)
-	}
-
-	tmp := t.TempDir()
-	dir, cleanup, err := src.Fetch(ctx, vs[2], tmp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	labels, err := os.ReadFile(filepath.Join(dir, "assets", "labels.txt"))
-	if err != nil || string(labels) != "cat\ndog\n" {
-		t.Errorf("labels.txt = %q, %v", labels, err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, ClaimMarker)); err == nil {
-		t.Error("the claim marker was downloaded")
-	}
-	cleanup()
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("cleanup left %s", dir)
-	}
-
-	_, _, err = src.Fetch(ctx, vs[1], tmp)
-	if err == nil || !strings.Contains(err.Error(), "saved_model.pb has 3 bytes, the marker says 5") {
-		t.Errorf("Fetch(corrupt version 3) = %v", err)
-	}
-	if left, _ := os.ReadDir(tmp); len(left) != 0 {
-		t.Errorf("a failed fetch left %d entries in the temp dir", len(left))
-	}
+	seedVersions(func(key, content string) { putS3(t, c, "models", key, content) })
+	checkVersionsAndFetch(t, "s3")
 
 	empty, err := New(ctx, "s3://models/zoo/none", Options{})
 	if err != nil {
