@@ -1,40 +1,27 @@
 """Google Cloud Storage as the object store (``gs://bucket/prefix``).
 
-GCS has no rename, so a publish claims its version number first: it creates
-``<model>/<N>/_CLAIMED`` with the precondition "object does not exist yet"
-(``if_generation_match=0``); a publisher that loses the race gets HTTP 412 and
-tries ``N+1``. Files are then uploaded, checked against the local sizes, and
-``_COMPLETE`` is written last. Readers ignore a version without ``_COMPLETE``,
-so an interrupted publish is never visible.
+GCS has no rename, so a publish claims its version number first
+(components/storage/claiming.py); the conditional write is the precondition
+"object does not exist yet" (``if_generation_match=0``), and a publisher that
+loses the race gets HTTP 412 and tries ``N+1``.
 
 ``STORAGE_EMULATOR_HOST`` points the client at an emulator (the tests run
 fake-gcs-server on loopback).
 """
 
-import json
 import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from google.api_core import exceptions
 from google.cloud import storage
 
 from components.errors import StorageError
-from components.storage.base import (
-    COMPLETE_MARKER,
-    ObjectStore,
-    PublishedVersion,
-    check_publishable,
-    marker_content,
-)
-
-CLAIM_MARKER = "_CLAIMED"
-_MAX_CLAIM_TRIES = 100
+from components.storage.claiming import ClaimingStore
 
 
-class GCSStore(ObjectStore):
+class GCSStore(ClaimingStore):
     """Objects under ``gs://<bucket>/<prefix>/``."""
 
     def __init__(self, bucket: str, prefix: str, client: storage.Client | None = None):
@@ -55,19 +42,19 @@ class GCSStore(ObjectStore):
 
     def exists(self) -> bool:
         root = f"{self.prefix}/" if self.prefix else ""
-        with _errors(f"listing {self.uri}"):
+        with self._errors(f"listing {self.uri}"):
             return any(
                 True for _ in self.client.list_blobs(self.bucket, prefix=root, max_results=1)
             )
 
-    def list_files(self, prefix: str = "") -> list[str]:
+    def _sizes(self, prefix: str) -> dict[str, int]:
         root = f"{self.prefix}/" if self.prefix else ""
-        with _errors(f"listing {self.uri}/{prefix}"):
+        with self._errors(f"listing {self.uri}/{prefix}"):
             blobs = self.client.list_blobs(self.bucket, prefix=root + prefix)
-            return sorted(b.name[len(root) :] for b in blobs if not b.name.endswith("/"))
+            return {b.name[len(root) :]: b.size for b in blobs if not b.name.endswith("/")}
 
     def read_bytes(self, name: str) -> bytes:
-        with _errors(f"reading {self.uri}/{name}"):
+        with self._errors(f"reading {self.uri}/{name}"):
             return self.bucket.blob(self._key(name)).download_as_bytes()
 
     def download(self, prefix: str, dest: Path) -> Path:
@@ -78,65 +65,37 @@ class GCSStore(ObjectStore):
         return dest
 
     def upload_file(self, path: Path, name: str) -> None:
-        with _errors(f"writing {self.uri}/{name}"):
+        with self._errors(f"writing {self.uri}/{name}"):
             self.bucket.blob(self._key(name)).upload_from_filename(path)
 
     def delete(self, names: list[str]) -> None:
         for name in names:
-            with _errors(f"removing {self.uri}/{name}"):
+            with self._errors(f"removing {self.uri}/{name}"):
                 try:
                     self.bucket.blob(self._key(name)).delete()
                 except exceptions.NotFound:
                     pass
 
-    def publish(self, src_dir: str | Path, model_name: str) -> PublishedVersion:
-        src = check_publishable(src_dir, model_name)
-        with _errors(f"publishing {src} to {self.uri}/{model_name}"):
-            if not self.bucket.exists():
-                raise StorageError(f"bucket gs://{self.bucket.name} does not exist")
-            version = self._claim(model_name)
-            written: list[str] = []
-            try:
-                self._upload_version(src, f"{model_name}/{version}", written)
-            except BaseException:
-                self._delete(written + [f"{model_name}/{version}/{CLAIM_MARKER}"])
-                raise
-        return PublishedVersion(model_name, version, f"{self.uri}/{model_name}/{version}")
+    def _errors(self, what: str) -> AbstractContextManager[None]:
+        return _api_errors(what)
 
-    def _claim(self, model_name: str) -> int:
-        taken = {
-            int(name.split("/")[1])
-            for name in self.list_files(f"{model_name}/")
-            if name.split("/")[1].isdigit()
-        }
-        version = max(taken, default=0) + 1
-        claim = json.dumps({"publisher": uuid.uuid4().hex})
-        for _ in range(_MAX_CLAIM_TRIES):
-            blob = self.bucket.blob(self._key(f"{model_name}/{version}/{CLAIM_MARKER}"))
-            try:
-                blob.upload_from_string(claim, if_generation_match=0)
-                return version
-            except exceptions.PreconditionFailed:
-                version += 1  # another publisher claimed this number first
-        raise StorageError(f"{self.uri}/{model_name}: could not claim a free version number")
+    def _check_bucket(self) -> None:
+        if not self.bucket.exists():
+            raise StorageError(f"bucket gs://{self.bucket.name} does not exist")
 
-    def _upload_version(self, src: Path, version_prefix: str, written: list[str]) -> None:
-        local = {p.relative_to(src).as_posix(): p for p in sorted(src.rglob("*")) if p.is_file()}
-        for rel, path in local.items():
-            name = f"{version_prefix}/{rel}"
-            self.bucket.blob(self._key(name)).upload_from_filename(path, if_generation_match=0)
-            written.append(name)
-        remote = {
-            b.name[len(self._key(version_prefix)) + 1 :]: b.size
-            for b in self.client.list_blobs(self.bucket, prefix=self._key(version_prefix) + "/")
-        }
-        for rel, path in local.items():
-            if remote.get(rel) != path.stat().st_size:
-                raise StorageError(f"{self.uri}/{version_prefix}/{rel}: uploaded size differs")
-        marker = self.bucket.blob(self._key(f"{version_prefix}/{COMPLETE_MARKER}"))
-        marker.upload_from_string(marker_content(src), if_generation_match=0)
+    def _create(self, name: str, content: bytes | Path) -> bool:
+        """Write ``name`` only if no object has that name (``if_generation_match=0``)."""
+        blob = self.bucket.blob(self._key(name))
+        try:
+            if isinstance(content, Path):
+                blob.upload_from_filename(content, if_generation_match=0)
+            else:
+                blob.upload_from_string(content, if_generation_match=0)
+            return True
+        except exceptions.PreconditionFailed:
+            return False
 
-    def _delete(self, names: list[str]) -> None:
+    def _delete_quietly(self, names: list[str]) -> None:
         for name in names:
             try:
                 self.bucket.blob(self._key(name)).delete()
@@ -153,7 +112,7 @@ def _client() -> storage.Client:
 
 
 @contextmanager
-def _errors(what: str) -> Iterator[None]:
+def _api_errors(what: str) -> Iterator[None]:
     """Turn google-cloud errors into one-line :class:`StorageError` s naming the operation."""
     try:
         yield

@@ -8,12 +8,11 @@ Credentials, region and endpoint come from boto3's standard chain: the
 (MinIO, SeaweedFS, Ceph); requests then use path-style addressing
 (``<endpoint>/<bucket>/<key>``), which such servers expect.
 
-S3 has no rename, so a publish claims its version number as on GCS: it creates
-``<model>/<N>/_CLAIMED`` with ``PutObject`` and ``If-None-Match: *`` (write
-only if no object has that key); a publisher that loses the race gets 412
-PreconditionFailed (or 409 ConditionalRequestConflict while the other write
-is in flight) and tries ``N+1``. Every file and ``_COMPLETE``, written last,
-are conditional writes too, so nothing of another publisher's is overwritten.
+S3 has no rename, so a publish claims its version number as on GCS
+(components/storage/claiming.py); the conditional write is ``PutObject`` with
+``If-None-Match: *`` (write only if no object has that key), and a publisher
+that loses the race gets 412 PreconditionFailed (or 409
+ConditionalRequestConflict while the other write is in flight).
 
 Stores without conditional writes: a store that answers 501 NotImplemented
 to ``If-None-Match`` makes the publish fail, naming the URI. A store that
@@ -24,12 +23,10 @@ claim is removed and the publish fails with an error saying the store does
 not enforce ``If-None-Match: *``. Nothing is published on such stores.
 """
 
-import json
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +40,8 @@ from botocore.exceptions import (
 )
 
 from components.errors import StorageError
-from components.storage.base import (
-    COMPLETE_MARKER,
-    ObjectStore,
-    PublishedVersion,
-    check_publishable,
-    marker_content,
-)
+from components.storage.claiming import ClaimingStore
 
-CLAIM_MARKER = "_CLAIMED"
-_MAX_CLAIM_TRIES = 100
 _TAKEN = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 _REFUSED_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"}
 _CREDENTIALS_HINT = (
@@ -61,7 +50,7 @@ _CREDENTIALS_HINT = (
 )
 
 
-class S3Store(ObjectStore):
+class S3Store(ClaimingStore):
     """Objects under ``s3://<bucket>/<prefix>/``."""
 
     def __init__(self, bucket: str, prefix: str, client: Any = None):
@@ -87,9 +76,6 @@ class S3Store(ObjectStore):
         with self._errors(f"listing {self.uri}"):
             page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self._root(), MaxKeys=1)
             return bool(page.get("KeyCount"))
-
-    def list_files(self, prefix: str = "") -> list[str]:
-        return sorted(self._sizes(prefix))
 
     def _sizes(self, prefix: str) -> dict[str, int]:
         """Name (relative to the root) -> size of every object under ``prefix``."""
@@ -128,41 +114,17 @@ class S3Store(ObjectStore):
             with self._errors(f"removing {self.uri}/{name}"):
                 self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
 
-    def publish(self, src_dir: str | Path, model_name: str) -> PublishedVersion:
-        src = check_publishable(src_dir, model_name)
-        with self._errors(f"publishing {src} to {self.uri}/{model_name}"):
-            self.client.list_objects_v2(Bucket=self.bucket, MaxKeys=1)  # bucket and credentials
-            version = self._claim(model_name)
-            written: list[str] = []
-            try:
-                self._upload_version(src, f"{model_name}/{version}", written)
-            except BaseException:
-                self._delete_quietly(written + [f"{model_name}/{version}/{CLAIM_MARKER}"])
-                raise
-        return PublishedVersion(model_name, version, f"{self.uri}/{model_name}/{version}")
+    def _check_bucket(self) -> None:
+        self.client.list_objects_v2(Bucket=self.bucket, MaxKeys=1)  # bucket and credentials
 
-    def _claim(self, model_name: str) -> int:
-        taken = {
-            int(name.split("/")[1])
-            for name in self.list_files(f"{model_name}/")
-            if name.split("/")[1].isdigit()
-        }
-        version = max(taken, default=0) + 1
-        claim = json.dumps({"publisher": uuid.uuid4().hex}).encode()
-        for _ in range(_MAX_CLAIM_TRIES):
-            name = f"{model_name}/{version}/{CLAIM_MARKER}"
-            if self._put_if_absent(name, claim):
-                self._check_conditional_writes(name, claim)
-                return version
-            version += 1  # another publisher claimed this number first
-        raise StorageError(f"{self.uri}/{model_name}: could not claim a free version number")
-
-    def _put_if_absent(self, name: str, body: Any) -> bool:
-        """Write ``name`` only if no object has that key; False when one does."""
+    def _create(self, name: str, content: bytes | Path) -> bool:
+        """Write ``name`` only if no object has that key (``If-None-Match: *``)."""
+        body = content.open("rb") if isinstance(content, Path) else nullcontext(content)
         try:
-            self.client.put_object(
-                Bucket=self.bucket, Key=self._key(name), Body=body, IfNoneMatch="*"
-            )
+            with body as data:
+                self.client.put_object(
+                    Bucket=self.bucket, Key=self._key(name), Body=data, IfNoneMatch="*"
+                )
             return True
         except ClientError as err:
             code = err.response.get("Error", {}).get("Code", "")
@@ -176,31 +138,15 @@ class S3Store(ObjectStore):
                 ) from err
             raise
 
-    def _check_conditional_writes(self, name: str, claim: bytes) -> None:
+    def _claimed(self, name: str, claim: bytes) -> None:
         """Refuse stores that accept ``If-None-Match: *`` but do not enforce it."""
-        if self._put_if_absent(name, claim):
+        if self._create(name, claim):
             self._delete_quietly([name])
             raise StorageError(
                 f"{self.uri}/{name}: the store does not enforce If-None-Match: * (a second "
                 "conditional write of the claim succeeded), so it cannot keep two publishers "
                 "from taking the same version number; nothing was published"
             )
-
-    def _upload_version(self, src: Path, version_prefix: str, written: list[str]) -> None:
-        local = {p.relative_to(src).as_posix(): p for p in sorted(src.rglob("*")) if p.is_file()}
-        for rel, path in local.items():
-            name = f"{version_prefix}/{rel}"
-            with path.open("rb") as body:
-                if not self._put_if_absent(name, body):
-                    raise StorageError(f"{self.uri}/{name}: already exists")
-            written.append(name)
-        remote = self._sizes(version_prefix + "/")
-        for rel, path in local.items():
-            if remote.get(f"{version_prefix}/{rel}") != path.stat().st_size:
-                raise StorageError(f"{self.uri}/{version_prefix}/{rel}: uploaded size differs")
-        marker = f"{version_prefix}/{COMPLETE_MARKER}"
-        if not self._put_if_absent(marker, marker_content(src).encode()):
-            raise StorageError(f"{self.uri}/{marker}: already exists")
 
     def _delete_quietly(self, names: list[str]) -> None:
         for name in names:
