@@ -160,6 +160,36 @@ def s3():
     emulator.close()
 
 
+@pytest.fixture
+def remote_gs(gcs):
+    from object_stores import GCSBuckets
+
+    return GCSBuckets(gcs)
+
+
+@pytest.fixture
+def remote_s3(s3):
+    from object_stores import S3Buckets
+
+    return S3Buckets(s3)
+
+
+@pytest.fixture(params=["gs", "s3"])
+def remote(request):
+    """Each object-store server in turn, behind one face (see :mod:`object_stores`)."""
+    return request.getfixturevalue(f"remote_{request.param}")
+
+
+@pytest.fixture(params=["local", "gs", "s3"])
+def store_root(request, tmp_path) -> str:
+    """A fresh, empty root on each store in turn: a local directory, then a new bucket
+    on the GCS emulator, then one on the S3 server (``<scheme>://<bucket>/root``)."""
+    if request.param == "local":
+        return str(tmp_path / "root")
+    bucket = request.getfixturevalue(f"remote_{request.param}").new_bucket("root")
+    return f"{request.param}://{bucket}/root"
+
+
 @pytest.fixture(scope="session")
 def split_dir(lfw_dir, tmp_path_factory) -> Path:
     """A prepared split of 15 real LFW images per class (9 train, 3 val, 3 test)."""

@@ -2,8 +2,6 @@
 directory, on gs:// (the GCS emulator) and on s3:// (moto): a new output directory gets it
 all back, what is gone locally goes remotely too, and success removes it."""
 
-import uuid
-
 import pytest
 
 from components.train.durable import DurableState
@@ -11,15 +9,9 @@ from components.train.durable import DurableState
 STATE = ("backup", "epochs.jsonl", "model.keras")
 
 
-@pytest.fixture(params=["local", "gs", "s3"])
-def checkpoint_uri(request, tmp_path):
-    if request.param == "local":
-        return str(tmp_path / "checkpoints" / "run-1")
-    if request.param == "s3":
-        bucket = request.getfixturevalue("s3").create_bucket(f"ckpt-{uuid.uuid4().hex[:8]}")
-        return f"s3://{bucket}/models/.checkpoints/faces/run-1"
-    bucket = request.getfixturevalue("gcs").create_bucket(f"ckpt-{uuid.uuid4().hex[:8]}")
-    return f"gs://{bucket.name}/models/.checkpoints/faces/run-1"
+@pytest.fixture
+def checkpoint_uri(store_root):
+    return f"{store_root}/models/.checkpoints/faces/run-1"
 
 
 def test_state_survives_a_new_output_directory(checkpoint_uri, tmp_path):

@@ -24,8 +24,10 @@ def test_gate(accuracy, minimum, margin, current, passed, why):
     assert why in reason and f"{accuracy:.4f} on 100 images" in reason
 
 
-def test_metrics_and_comparison_with_the_published_version(trained_dir, split_dir, tmp_path):
-    base = str(tmp_path / "models")
+def test_metrics_and_comparison_with_the_published_version(
+    trained_dir, split_dir, tmp_path, store_root
+):
+    base = f"{store_root}/models"
     first = evaluate_classifier(
         trained_dir, split_dir, tmp_path / "e1", model_base_uri=base, model_name="m"
     )

@@ -188,17 +188,16 @@ def test_run_local_refuses_an_unknown_parameter_before_anything_runs(tiny_data, 
     assert not root.exists() and not models.exists()
 
 
-def test_pipeline_reads_and_publishes_gs_uris(gcs, tiny_data, tmp_path):
-    bucket = gcs.create_bucket("pipeline-gs")
+def test_pipeline_reads_and_publishes_object_store_uris(remote, tiny_data, tmp_path):
+    bucket = remote.new_bucket("pipeline")
+    root = f"{remote.scheme}://{bucket}"
     for image in tiny_data.glob("*/*.jpg"):
-        bucket.blob(f"datasets/faces/{image.parent.name}/{image.name}").upload_from_filename(image)
-    run = _run(
-        tmp_path, "gs://pipeline-gs/datasets/faces", model_base_uri="gs://pipeline-gs/models"
-    )
+        remote.upload(bucket, f"datasets/faces/{image.parent.name}/{image.name}", image)
+    run = _run(tmp_path, f"{root}/datasets/faces", model_base_uri=f"{root}/models")
     assert run.failure is None, run.failure
-    assert list_versions("gs://pipeline-gs/models", "faces") == [1]
-    labels = bucket.blob("models/faces/1/assets/labels.txt").download_as_text()
+    assert list_versions(f"{root}/models", "faces") == [1]
+    labels = remote.read(bucket, "models/faces/1/assets/labels.txt").decode()
     assert labels.split() == ["face", "nonface"]
     (model,) = run.executor_output("train-op")["artifacts"]["model"]["artifacts"]
-    assert model["metadata"]["checkpoint_uri"].startswith("gs://pipeline-gs/models/.checkpoints/")
-    assert not list(bucket.list_blobs(prefix="models/.checkpoints/"))  # removed on success
+    assert model["metadata"]["checkpoint_uri"].startswith(f"{root}/models/.checkpoints/")
+    assert not {k for k in remote.keys(bucket) if k.startswith("models/.checkpoints/")}

@@ -8,7 +8,6 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-import uuid
 import zlib
 
 import pytest
@@ -192,21 +191,11 @@ def _answer(p: LocalPredictor, models) -> tuple[str, str | None]:
     return reply["model_version"], models.which(json.dumps(reply).encode())
 
 
-@pytest.mark.parametrize("store", ["local", "gcs", "s3"])
-def test_new_published_version_is_picked_up(store, two_models, predictor_binary, tmp_path, request):
+def test_new_published_version_is_picked_up(store_root, two_models, predictor_binary, tmp_path):
     # Version 1 is model A, version 2 model B: an answer is checked against the exact
     # weights of the version that claims it. No request is in flight across the swap
     # (they are sequential), so once version 1 is reported END none may come from it.
-    if store == "gcs":
-        gcs = request.getfixturevalue("gcs")
-        bucket = f"models-{uuid.uuid4().hex[:8]}"
-        gcs.create_bucket(bucket)
-        base = f"gs://{bucket}/zoo"
-    elif store == "s3":
-        bucket = request.getfixturevalue("s3").create_bucket(f"models-{uuid.uuid4().hex[:8]}")
-        base = f"s3://{bucket}/zoo"
-    else:
-        base = str(tmp_path / "zoo")
+    base = f"{store_root}/zoo"
     assert publish_version(two_models.exports["A"], base, MODEL).version == 1
     args = ("--poll-interval=200ms",)
     log = tmp_path / "log"

@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -129,27 +128,15 @@ def test_csv_manifest_with_relative_paths(lfw_dir, tmp_path):
     assert sum(summary.counts[s]["person"] for s in summary.counts) == 5
 
 
-def test_gs_dataset_through_the_emulator(gcs, lfw_dir, tmp_path):
-    bucket = gcs.create_bucket(f"data-{uuid.uuid4().hex[:8]}")
+def test_object_store_dataset_matches_the_same_files_on_disk(remote, lfw_dir, tmp_path):
+    bucket = remote.new_bucket("data")
     local = make_class_folders(tmp_path / "data", {"face": 5, "nonface": 5}, lfw_dir / "train")
     for image in local.glob("*/*.jpg"):
-        bucket.blob(f"faces/{image.parent.name}/{image.name}").upload_from_filename(image)
-    from_gcs = prepare_dataset(f"gs://{bucket.name}/faces", tmp_path / "g")
+        remote.upload(bucket, f"faces/{image.parent.name}/{image.name}", image)
+    from_store = prepare_dataset(f"{remote.scheme}://{bucket}/faces", tmp_path / "r")
     from_disk = prepare_dataset(str(local), tmp_path / "l")
-    assert from_gcs.fingerprint == from_disk.fingerprint
-    assert from_gcs.counts == from_disk.counts
-    with pytest.raises(DataError, match=f"data directory not found: gs://{bucket.name}/nothing"):
-        prepare_dataset(f"gs://{bucket.name}/nothing", tmp_path / "n")
-
-
-def test_s3_dataset_through_moto(s3, lfw_dir, tmp_path):
-    bucket = s3.create_bucket(f"data-{uuid.uuid4().hex[:8]}")
-    local = make_class_folders(tmp_path / "data", {"face": 5, "nonface": 5}, lfw_dir / "train")
-    for image in local.glob("*/*.jpg"):
-        s3.client.upload_file(str(image), bucket, f"faces/{image.parent.name}/{image.name}")
-    from_s3 = prepare_dataset(f"s3://{bucket}/faces", tmp_path / "s")
-    from_disk = prepare_dataset(str(local), tmp_path / "l")
-    assert from_s3.fingerprint == from_disk.fingerprint
-    assert from_s3.counts == from_disk.counts
-    with pytest.raises(DataError, match=f"data directory not found: s3://{bucket}/nothing"):
-        prepare_dataset(f"s3://{bucket}/nothing", tmp_path / "n")
+    assert from_store.fingerprint == from_disk.fingerprint
+    assert from_store.counts == from_disk.counts
+    missing = f"{remote.scheme}://{bucket}/nothing"
+    with pytest.raises(DataError, match=f"data directory not found: {missing}"):
+        prepare_dataset(missing, tmp_path / "n")

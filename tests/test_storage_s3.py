@@ -1,14 +1,15 @@
-"""Publishing to s3:// against a real S3-compatible server (moto in server mode on loopback)."""
+"""What only s3:// has, against a real S3-compatible server (moto in server mode on loopback):
+conditional-write checks, path-style requests, credentials. The behaviour both object
+stores share is in test_storage_remote.py."""
 
 import json
+import os
 import subprocess
 import sys
-import threading
 import uuid
 
 import pytest
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ClientError
 
 from components.errors import StorageError
 from components.storage import COMPLETE_MARKER, list_versions, open_store, publish_version
@@ -31,9 +32,8 @@ def _keys(s3, bucket: str) -> set[str]:
     return {obj["Key"] for page in pages for obj in page.get("Contents", [])}
 
 
-def test_publish_claims_writes_every_file_then_the_marker(s3, bucket, export_dir):
-    base = f"s3://{bucket}/team/models"
-    store = open_store(base)
+def test_publish_writes_conditionally_claim_first_marker_last_path_style(bucket, export_dir):
+    store = open_store(f"s3://{bucket}/team/models")
     puts, urls = [], []
     store.client.meta.events.register(
         "before-parameter-build.s3.PutObject", lambda params, **_: puts.append(params)
@@ -41,14 +41,7 @@ def test_publish_claims_writes_every_file_then_the_marker(s3, bucket, export_dir
     store.client.meta.events.register(
         "before-send.s3", lambda request, **_: urls.append(request.url)
     )
-    first = store.publish(export_dir, "faces")
-    second = publish_version(export_dir, base, "faces")
-    assert (first.version, second.version) == (1, 2)
-    assert first.uri == f"{base}/faces/1"
-    assert _keys(s3, bucket) >= {f"team/models/faces/1/{n}" for n in FILES} | {
-        "team/models/faces/1/_CLAIMED",
-        f"team/models/faces/1/{COMPLETE_MARKER}",
-    }
+    assert store.publish(export_dir, "faces").version == 1
     # The claim first, then its check (refused), the files, the marker last; all conditional.
     keys = [p["Key"].removeprefix("team/models/faces/1/") for p in puts]
     assert keys[:2] == ["_CLAIMED", "_CLAIMED"]
@@ -56,73 +49,8 @@ def test_publish_claims_writes_every_file_then_the_marker(s3, bucket, export_dir
     assert keys[-1] == COMPLETE_MARKER
     assert {p.get("IfNoneMatch") for p in puts} == {"*"}
     # The endpoint override: path-style requests, <endpoint>/<bucket>/<key>.
-    assert urls and all(u.startswith(f"{s3.endpoint}/{bucket}") for u in urls)
-    marker = json.loads(store.read_bytes(f"faces/1/{COMPLETE_MARKER}"))
-    assert marker["files"]["saved_model.pb"] == 500
-    assert list_versions(base, "faces") == [1, 2]
-
-
-def test_racing_publishers_get_distinct_versions(bucket, export_dir):
-    base = f"s3://{bucket}"
-    start = threading.Barrier(6)
-    got = []
-
-    def publisher() -> None:
-        store = open_store(base)
-        start.wait()
-        got.append(store.publish(export_dir, "m").version)
-
-    threads = [threading.Thread(target=publisher) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(got) == [1, 2, 3, 4, 5, 6]
-    assert list_versions(base, "m") == [1, 2, 3, 4, 5, 6]
-
-
-def test_a_version_is_invisible_until_its_marker_is_written(bucket, export_dir):
-    base = f"s3://{bucket}/m"
-    store = open_store(base)
-    seen = []
-
-    def before_marker(params, **_):
-        if params["Key"].endswith(COMPLETE_MARKER):  # every model file is uploaded by now
-            seen.append((list_versions(base, "faces"), open_store(base).list_files("faces/1/")))
-
-    store.client.meta.events.register("before-parameter-build.s3.PutObject", before_marker)
-    store.publish(export_dir, "faces")
-    [(versions, files)] = seen
-    assert versions == []
-    assert set(files) >= {f"faces/1/{n}" for n in FILES}
-    assert list_versions(base, "faces") == [1]
-
-
-@pytest.mark.parametrize(
-    "failure",
-    [
-        ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "PutObject"),
-        OSError(28, "No space left on device"),
-    ],
-)
-def test_interrupted_publish_leaves_nothing_and_a_retry_succeeds(s3, bucket, export_dir, failure):
-    # IAM denials and full disks cannot be produced by the server, so the failure is raised
-    # from the real client's call, on the second model file.
-    base = f"s3://{bucket}/models"
-    store = open_store(base)
-    calls = []
-
-    def fail_second_file(params, **_):
-        calls.append(params["Key"])
-        if len(calls) == 4:  # the claim, its check, the first file, then this one
-            raise failure
-
-    store.client.meta.events.register("before-parameter-build.s3.PutObject", fail_second_file)
-    with pytest.raises(StorageError, match=rf"publishing .* to s3://{bucket}/models/m: "):
-        store.publish(export_dir, "m")
-    assert list_versions(base, "m") == []
-    assert _keys(s3, bucket) == set()
-    assert publish_version(export_dir, base, "m").version == 1
+    endpoint = os.environ["AWS_ENDPOINT_URL_S3"]
+    assert urls and all(u.startswith(f"{endpoint}/{bucket}") for u in urls)
 
 
 def test_a_store_that_ignores_if_none_match_is_refused(s3, bucket, export_dir):
@@ -205,18 +133,3 @@ def test_missing_credentials_name_the_variables(s3, export_dir, monkeypatch):
         publish_version(export_dir, "s3://b/models", "m")
     with pytest.raises(StorageError, match="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"):
         list_versions("s3://b/models", "m")
-
-
-def test_store_lists_reads_and_downloads(bucket, export_dir, tmp_path):
-    base = f"s3://{bucket}/x"
-    publish_version(export_dir, base, "m")
-    store = open_store(base)
-    assert store.exists() and not open_store(f"s3://{bucket}/y").exists()
-    assert "m/1/assets/labels.txt" in store.list_files("m/")
-    assert store.read_bytes("m/1/assets/labels.txt") == b"a\nb\n"
-    out = store.download("m/1", tmp_path / "copy")
-    assert (out / "variables" / "variables.index").read_bytes() == b"index"
-    with pytest.raises(StorageError, match=rf"reading s3://{bucket}/x/m/9/a: not found"):
-        store.read_bytes("m/9/a")
-    store.delete(["m/1/assets/labels.txt", "m/1/never-there"])
-    assert "m/1/assets/labels.txt" not in store.list_files("m/")
