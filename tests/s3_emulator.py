@@ -1,6 +1,7 @@
 """moto in server mode on loopback: a real S3-compatible server for the s3:// code paths."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -88,8 +89,19 @@ class S3Emulator:
         self.client.create_bucket(Bucket=name)
         return name
 
+    def stop(self) -> None:
+        """Freeze the server: connections are still accepted, nothing is answered (a
+        store that hangs, the harder outage; moto keeps its objects only in memory, so
+        it is paused rather than stopped). :meth:`start` resumes it."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def start(self) -> None:
+        """Resume a server frozen by :meth:`stop`; what was asked meanwhile is answered."""
+        self.process.send_signal(signal.SIGCONT)
+
     def close(self) -> None:
         """Stop the server and put the ``AWS_*`` variables back as they were."""
+        self.start()
         self.process.terminate()
         self.process.wait(timeout=10)
         for name, value in self._previous.items():

@@ -16,7 +16,7 @@ def figures(predictor_binary, tmp_path_factory):
 
 
 def test_no_request_fails_in_any_scenario(figures):
-    assert len(figures) == 6
+    assert len(figures) == 7
     for name, f in figures.items():
         assert f["requests_sent"] > 0, name
         assert f["requests_failed"] == 0, (name, f["notes"])

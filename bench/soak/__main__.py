@@ -20,21 +20,25 @@ RESULTS = Path(__file__).resolve().parent.parent / "results"
 def run(short: bool, workdir: Path) -> list[dict]:
     """Run every scenario; return their figures."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
-    from gcs_emulator import GCSEmulator  # the tests' emulator runner
+    from gcs_emulator import GCSEmulator  # the tests' object-store servers
+    from object_stores import GCSBuckets, S3Buckets
+    from s3_emulator import S3Emulator
 
     models = soak_models.build(workdir / "exports")
-    emulator = GCSEmulator(root=workdir / "gcs")
+    gcs, s3 = GCSEmulator(root=workdir / "gcs"), S3Emulator()
     try:
         figures = [
             scenarios.new_versions(models, workdir, count=5 if short else 50, every_s=0.5),
             scenarios.bad_versions(models, workdir),
-            scenarios.store_goes_away(models, workdir, emulator),
+            scenarios.store_goes_away(models, workdir, GCSBuckets(gcs), "goes away"),
+            scenarios.store_goes_away(models, workdir, S3Buckets(s3), "hangs"),
             scenarios.sigterm_mid_load(models, workdir),
             scenarios.overload(models, workdir, seconds=3 if short else 20),
             scenarios.hostile_inputs(models, workdir, mutations=50 if short else 1000),
         ]
     finally:
-        emulator.close()
+        gcs.close()
+        s3.close()
     return [f.asdict() for f in figures]
 
 

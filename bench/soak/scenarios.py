@@ -157,19 +157,21 @@ def _load_error(status: dict, version: str) -> bool:
     return bool(status.get(version, {}).get("status", {}).get("error_message"))
 
 
-def store_goes_away(models: SoakModels, workdir: Path, emulator) -> Figures:
-    """The GCS emulator stops and comes back; serving and readiness continue, polling recovers."""
-    emulator.client.create_bucket("soak")
-    base = "gs://soak/models"
+def store_goes_away(models: SoakModels, workdir: Path, store, outage: str) -> Figures:
+    """The object store has an ``outage`` and comes back; serving and readiness continue
+    and polling recovers. ``store`` is a bucket maker over a server with ``stop`` and
+    ``start`` (tests/object_stores.py): the GCS emulator stops (connections refused),
+    the S3 server is frozen (connections hang)."""
+    base = f"{store.scheme}://{store.new_bucket('soak')}/models"
     publish_version(models.exports["A"], base, MODEL)
-    figures = Figures("object store goes away", faults_injected=1)
+    figures = Figures(f"{store.scheme}:// store {outage}", faults_injected=1)
     with _predictor(f"{base}/{MODEL}", workdir, poll=True) as predictor:
         figures.rss_start_mb = rss_mb(predictor.process.pid)
         with SteadyLoad(predictor.url, PREDICT, models.body) as load:
-            emulator.stop()
+            store.emulator.stop()
             time.sleep(2)
             ready_while_down = _ready(predictor.url)
-            emulator.start()
+            store.emulator.start()
             version = publish_version(models.exports["B"], base, MODEL).version
             recovered = wait_for(lambda: is_available(predictor, version), 30)
         figures.rss_end_mb = rss_mb(predictor.process.pid)
