@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/imgclf/serving"
 	"github.com/imgclf/serving/internal/server"
@@ -67,12 +68,23 @@ type memSource struct {
 	versions []int64
 	bad      map[int64]bool
 	listErr  error
+	hang     chan struct{} // when set, listing waits for it to close (or for ctx)
 }
 
 func (s *memSource) set(vs ...int64) { s.mu.Lock(); s.versions = vs; s.mu.Unlock() }
 func (s *memSource) String() string  { return "mem://m" }
 
-func (s *memSource) Versions(context.Context) ([]storage.Version, error) {
+func (s *memSource) Versions(ctx context.Context) ([]storage.Version, error) {
+	s.mu.Lock()
+	hang := s.hang
+	s.mu.Unlock()
+	if hang != nil {
+		select {
+		case <-hang:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.listErr != nil {
@@ -281,3 +293,40 @@ func (m *fnModel) Predict(_ context.Context, in map[string]*serving.Tensor) (map
 	return nil, m.fn(in)
 }
 func (m *fnModel) Close() error { return nil }
+
+// A store that accepts the listing but never answers fails that poll after
+// ListTimeout; the loaded version keeps serving and the next poll, once the
+// store answers again, picks up the new version.
+func TestWatcherListingThatHangsTimesOut(t *testing.T) {
+	h := newHarness(VersionPolicy{Latest: 1})
+	h.w.opts.ListTimeout = 50 * time.Millisecond
+	h.src.set(1)
+	if err := h.w.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hang := make(chan struct{})
+	h.src.mu.Lock()
+	h.src.hang = hang
+	h.src.mu.Unlock()
+	h.src.set(1, 2)
+	done := make(chan error, 1)
+	go func() { done <- h.w.Poll(context.Background()) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Poll on a hanging store = %v, want a deadline error", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Poll still waiting on a store that never answers")
+	}
+	if got := h.status(t); got != "1:AVAILABLE" {
+		t.Fatalf("while the store hangs: %s", got)
+	}
+	close(hang)
+	if err := h.w.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.status(t); got != "2:AVAILABLE 1:END" {
+		t.Fatalf("after the store answers again: %s", got)
+	}
+}

@@ -36,7 +36,14 @@ type Options struct {
 	MaxLoadAttempts int
 	// OnLoad, if set, is called after every load attempt (metrics).
 	OnLoad func(model string, version int64, elapsed time.Duration, err error)
+	// ListTimeout bounds one listing of the versions (default
+	// DefaultListTimeout): a store that accepts connections but never
+	// answers fails that poll instead of stopping polling for good.
+	ListTimeout time.Duration
 }
+
+// DefaultListTimeout is how long one listing of a model's versions may take.
+const DefaultListTimeout = time.Minute
 
 // VersionWatcher keeps one model's versions in the registry in step with
 // its storage. Poll is not safe for concurrent use; Run calls it.
@@ -53,6 +60,9 @@ type VersionWatcher struct {
 func NewVersionWatcher(m Model, opts Options) *VersionWatcher {
 	if opts.MaxLoadAttempts <= 0 {
 		opts.MaxLoadAttempts = 3
+	}
+	if opts.ListTimeout <= 0 {
+		opts.ListTimeout = DefaultListTimeout
 	}
 	if opts.TempDir == "" {
 		opts.TempDir = os.TempDir()
@@ -85,7 +95,9 @@ func (w *VersionWatcher) Run(ctx context.Context, interval time.Duration) {
 // selects, provided a selected version is serving: a failed new version
 // never takes the old one down.
 func (w *VersionWatcher) Poll(ctx context.Context) error {
-	versions, err := w.model.Source.Versions(ctx)
+	listCtx, cancel := context.WithTimeout(ctx, w.opts.ListTimeout)
+	versions, err := w.model.Source.Versions(listCtx)
+	cancel()
 	if err != nil {
 		w.log.Warn("listing model versions failed; serving what is loaded", "path", w.model.Source.String(), "error", err.Error())
 		return err
