@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: clients-venv demo test test-python test-go lint build venv pipeline test-model clean bench-train fuzz soak
+.PHONY: clients-venv kserve-venv demo test test-python test-go lint build venv pipeline test-model clean bench-train fuzz soak
 
 demo: build  ## train on LFW faces locally (kfp.local), serve with Go, predict held-out images
 	$(PY) -m pipelines.demo
@@ -32,6 +32,7 @@ serving/testdata/model/expected.json: .venv/.installed scripts/make_test_model.p
 
 test-go: build test-model build/tools/bin/fake-gcs-server
 	cd serving && PREDICTOR_REQUIRE_TF_TESTS=1 go test -race -count=1 ./...
+	cd bench/loadgen && go test -race -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
 
 # Each Go fuzz target runs FUZZTIME on top of its committed seed corpus (testdata/fuzz).
@@ -54,7 +55,7 @@ build/tools/bin/celcond: tools/celcond/main.go tools/celcond/go.mod tools/celcon
 build/tools/bin/fake-gcs-server: scripts/install_fake_gcs_server.sh
 	bash scripts/install_fake_gcs_server.sh
 
-test-python: build test-model build/tools/bin/fake-gcs-server build/tools/bin/celcond build/clients-venv/.installed
+test-python: build test-model build/tools/bin/fake-gcs-server build/tools/bin/celcond build/clients-venv/.installed build/kserve-venv/.installed
 	$(PY) -m pytest
 
 # tritonclient and kserve for tests/test_v2_clients.py, in a venv of their own
@@ -70,6 +71,7 @@ lint: .venv/.installed serving/third_party/tensorflow
 	$(PY) -m mypy components pipelines cluster
 	@test -z "$$(gofmt -l serving/cmd serving/internal serving/*.go bench tools/celcond)" || { gofmt -l serving/cmd serving/internal serving/*.go bench tools/celcond; echo "gofmt: files above need formatting"; exit 1; }
 	cd tools/celcond && go vet ./...
+	cd bench/loadgen && go vet ./...
 	cd serving && go vet ./...
 	bash scripts/install_staticcheck.sh
 	cd serving && ../build/tools/bin/staticcheck ./...
@@ -130,7 +132,14 @@ soak: build build/tools/bin/fake-gcs-server  ## long soak and fault-injection ru
 bench-train: .venv/.installed  ## tf.data input pipeline images/s vs the training step's
 	$(PY) bench/train_input.py
 
+# KServe's Python ModelServer, make bench's kserve peer, in a venv of its own that takes
+# TensorFlow from .venv (bench/setup_kserve_venv.sh; cold ~40 s, ~150 MB).
+kserve-venv: build/kserve-venv/.installed
+build/kserve-venv/.installed: requirements-kserve.txt requirements.lock bench/setup_kserve_venv.sh scripts/setup_venv.sh .venv/.installed
+	bash bench/setup_kserve_venv.sh
+	touch $@
+
 # BENCH_ARGS passes flags to bench/run.py, e.g. BENCH_ARGS="--wait-for-load 1.5" on a shared machine.
 .PHONY: bench
-bench: build  ## Go predictor vs Flask vs FastAPI side by side (~10 min on 2 cores): bench/results/
+bench: build build/kserve-venv/.installed  ## Go predictor vs Flask, FastAPI, KServe: closed loop and open-loop sweep (~25 min on 2 cores): bench/results/
 	$(PY) bench/run.py --latest $(BENCH_ARGS)

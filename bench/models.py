@@ -8,7 +8,10 @@ Each is exported and published with the project's own code
 (``export_savedmodel`` + ``publish_version``) under
 ``build/bench/models/<name>/<N>/``. The request image is a real photo
 (scikit-image's astronaut) resized to the model's input size and JPEG-encoded,
-as a client that knows the model's size would send it.
+as a client that knows the model's size would send it, in two bodies: TF
+Serving's REST ``{"instances": [{"b64": ...}]}`` and the Open Inference
+Protocol v2 ``{"inputs": [{"name": "image_bytes", "datatype": "BYTES", ...}]}``
+(base64 in JSON), which the predictor and KServe's ModelServer both read.
 """
 
 import base64
@@ -33,6 +36,7 @@ class BenchModel:
     version_dir: Path
     image: Path  # the encoded JPEG
     body: Path  # TF Serving REST predict body with one instance
+    body_v2: Path  # Open Inference Protocol v2 infer body: the same image, one BYTES element
 
 
 def ensure_model(name: str, root: Path) -> BenchModel:
@@ -46,11 +50,27 @@ def ensure_model(name: str, root: Path) -> BenchModel:
         _publish(backbone, size, base)
         versions = [1]
     image, body = root / f"{name}.jpg", root / f"{name}-body.json"
+    body_v2 = root / f"{name}-v2-body.json"
     if not body.exists():
-        jpeg = _photo(size)
-        image.write_bytes(jpeg)
-        body.write_text(json.dumps({"instances": [{"b64": base64.b64encode(jpeg).decode()}]}))
-    return BenchModel(name, backbone, size, base, base / str(versions[-1]), image, body)
+        image.write_bytes(_photo(size))
+        b64 = base64.b64encode(image.read_bytes()).decode()
+        body.write_text(json.dumps({"instances": [{"b64": b64}]}))
+    if not body_v2.exists():
+        b64 = base64.b64encode(image.read_bytes()).decode()
+        body_v2.write_text(json.dumps({"inputs": [v2_input(b64)]}))
+    version = base / str(versions[-1])
+    return BenchModel(name, backbone, size, base, version, image, body, body_v2)
+
+
+def v2_input(b64: str) -> dict:
+    """The v2 ``image_bytes`` input of one image: base64 in JSON, as both v2 servers read it."""
+    return {
+        "name": "image_bytes",
+        "shape": [1],
+        "datatype": "BYTES",
+        "parameters": {"content_type": "base64"},
+        "data": [b64],
+    }
 
 
 def _publish(backbone: str, size: int, base: Path) -> None:

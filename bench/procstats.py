@@ -89,14 +89,20 @@ def machine(server_cpus: str, loadgen_cpus: str) -> dict:
     }
 
 
-def versions(predictor: Path) -> dict:
-    """Versions of everything measured: Python packages, Go, the predictor's commit."""
+def versions(predictor: Path, kserve_python: Path | None = None) -> dict:
+    """Versions of everything measured: Python packages, Go, the predictor's commit.
+
+    ``kserve_python`` is the interpreter of KServe's venv, asked for its kserve version.
+    """
     out = {"python": platform.python_version()}
     for pkg in ("tensorflow-cpu", "keras", "flask", "gunicorn", "fastapi", "uvicorn", "uvloop"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             out[pkg] = None
+    if kserve_python is not None:
+        ask = "from importlib.metadata import version; print(version('kserve'))"
+        out["kserve"] = _run([str(kserve_python), "-c", ask]) or None
     out["go"] = _run(["go", "env", "GOVERSION"])
     root = Path(__file__).resolve().parent.parent
     commit = _run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"])

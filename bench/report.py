@@ -1,7 +1,7 @@
-"""Reports of ``make bench``: goals as ratios, a Markdown table and a PNG plot.
+"""Reports of ``make bench``: goals as ratios, Markdown tables and PNG plots.
 
-``python bench/report.py bench/results/<timestamp>.json`` rewrites the ``.md``
-and ``.png`` beside a results file (e.g. after changing the table).
+``python bench/report.py bench/results/<timestamp>.json`` rewrites the ``.md``,
+``.png`` and ``-sweep.png`` beside a results file (e.g. after changing the table).
 """
 
 import json
@@ -12,20 +12,51 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 PYTHON_SERVERS = ("flask", "fastapi")
+PYTHON_PEERS = (*PYTHON_SERVERS, "kserve")  # every Python server of the open-loop goals
 ORIGINAL_NO_MODEL_RATIO = 51684 / 11751  # Go/Chi vs Python + Flask, the original table
 
 
 def write(result: dict, out_dir: Path, stamp: str) -> dict[str, Path]:
     """Add the goals to ``result`` and write ``<stamp>.json``, ``.md`` and ``.png``."""
     result["goals"] = goals(result)
+    result["sustained"] = sustained(result)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {ext: out_dir / f"{stamp}.{ext}" for ext in ("json", "md", "png")}
+    if result.get("sweeps"):
+        paths["sweep_png"] = out_dir / f"{stamp}-sweep.png"
+        plot_sweep(result, paths["sweep_png"])
     paths["json"].write_text(json.dumps(result, indent=1))
     plot(result, paths["png"])
-    paths["md"].write_text(markdown(result, paths["png"].name))
+    sweep_png = paths["sweep_png"].name if "sweep_png" in paths else None
+    paths["md"].write_text(markdown(result, paths["png"].name, sweep_png))
     return paths
+
+
+def sustained(result: dict) -> list[dict]:
+    """Per model and server: the highest offered rate of the sweep held within the p99 target.
+
+    ``all_held`` means the sweep's last rate held too, so the true limit is higher.
+    """
+    out = []
+    sweeps = result.get("sweeps", [])
+    for model, server in dict.fromkeys((r["model"], r["server"]) for r in sweeps):
+        rows = [r for r in sweeps if r["model"] == model and r["server"] == server]
+        held = [r["offered_rps"] for r in rows if r["held"]]
+        best = _row(result["runs"], model, server)
+        out.append(
+            {
+                "model": model,
+                "server": server,
+                "target_p99_ms": rows[0]["target_p99_ms"],
+                "closed_loop_best_rps": best and best["rps"],
+                "sustained_rps": max(held, default=None),
+                "all_held": all(r["held"] for r in rows),
+            }
+        )
+    return out
 
 
 def _row(runs: list[dict], model: str, server: str, c: int | None = None) -> dict | None:
@@ -122,6 +153,8 @@ def goals(result: dict) -> list[dict]:
             "< 1",
             lambda v: v < 1,
         )
+    out += kserve_goals(result)
+    out += sweep_goals(result)
     flask = _row(runs, "no-model", "flask")
     for go in ("go-predictor", "go-nethttp"):
         g = _row(runs, "no-model", go)
@@ -134,9 +167,49 @@ def goals(result: dict) -> list[dict]:
     return out
 
 
-def markdown(result: dict, plot_name: str) -> str:
-    """The whole report as Markdown: where it ran, the runs, in-process limits, goals."""
+def kserve_goals(result: dict) -> list[dict]:
+    """Predictor / KServe ModelServer at the top concurrency, both on the v2 body."""
+    runs, top, out = result["runs"], max(result["config"]["levels"]), []
+    for model in dict.fromkeys(r["model"] for r in runs if r["model"] != "no-model"):
+        k = _row(runs, model, "kserve", top)
+        go = "go-predictor-v2" if _row(runs, model, "go-predictor-v2", top) else "go-predictor"
+        g = _row(runs, model, go, top)
+        if k is None or g is None:
+            continue
+        for what, key in (
+            ("req/s", "rps"),
+            ("p99", "p99_ms"),
+            ("peak RSS", "peak_rss_mib"),
+            ("time to ready", "ready_s"),
+        ):
+            goal = f"{model} c={top}: {go} {what} / kserve"
+            out.append(_goal(goal, _ratio(g[key], k[key]), "info", None))
+    return out
+
+
+def sweep_goals(result: dict) -> list[dict]:
+    """The predictor's req/s held within the p99 target over each Python peer's."""
+    held = {(s["model"], s["server"]): s["sustained_rps"] for s in sustained(result)}
+    out = []
+    for model, target in (result["config"].get("sweep") or {}).get("target_p99_ms", {}).items():
+        for peer in PYTHON_PEERS:
+            if (model, peer) not in held:
+                continue
+            gos = ("go-predictor", "go-predictor-batching")
+            if peer == "kserve" and (model, "go-predictor-v2") in held:
+                gos = ("go-predictor-v2",)  # on the same v2 body as KServe
+            for go in gos:
+                if (model, go) in held:
+                    goal = f"{model} at p99 <= {target:g} ms: {go} req/s / {peer}"
+                    ratio = _ratio(held[(model, go)], held[(model, peer)])
+                    out.append(_goal(goal, ratio, "info", None))
+    return out
+
+
+def markdown(result: dict, plot_name: str, sweep_plot: str | None = None) -> str:
+    """The whole report as Markdown: where it ran, the runs, the sweep, limits, goals."""
     m, v, load = result["machine"], result["versions"], result["load_avg_1m"]
+    kserve = f", KServe ModelServer {v['kserve']}" if v.get("kserve") else ""
     lines = [
         f"## make bench, {result['started']}",
         "",
@@ -144,7 +217,7 @@ def markdown(result: dict, plot_name: str) -> str:
         f"generator to CPU {m['loadgen_cpus']} (taskset), loopback. Load average (1 min) "
         f"{load['before']} before, {load['after']} after. TensorFlow {v['tensorflow-cpu']}, "
         f"{v['go']}, Python {v['python']}, Flask {v['flask']} + gunicorn {v['gunicorn']}, "
-        f"FastAPI {v['fastapi']} + uvicorn {v['uvicorn']}; commit {v['commit']}. "
+        f"FastAPI {v['fastapi']} + uvicorn {v['uvicorn']}{kserve}; commit {v['commit']}. "
         f"{result['config']['duration_s']} s per level, best of "
         f"{result['config'].get('trials_per_level', 1)} trials; {result['wall_s']} s in all.",
         "",
@@ -163,6 +236,7 @@ def markdown(result: dict, plot_name: str) -> str:
         )
     if any(r.get("loadgen_bound") for r in result["runs"]):
         lines += ["", "† the load generator used over 90% of its core: the server may be faster."]
+    lines += sweep_markdown(result)
     if result.get("inprocess"):
         lines += [
             "",
@@ -180,10 +254,55 @@ def markdown(result: dict, plot_name: str) -> str:
     for g in result["goals"]:
         unknown = "-" if g["target"] == "info" else "n/a"
         met = {True: "yes", False: "**no**", None: unknown}[g["met"]]
-        lines.append(f"| {g['goal']} | {g['measured']} | {g['target']} | {met} |")
+        measured = "n/a" if g["measured"] is None else g["measured"]
+        lines.append(f"| {g['goal']} | {measured} | {g['target']} | {met} |")
     lines += [""] + [f"Note: {n}" for n in result.get("notes", [])]
     lines += ["", f"![throughput and p99]({plot_name})", ""]
+    if sweep_plot:
+        lines += [f"![open loop: p99 against offered rate]({sweep_plot})", ""]
     return "\n".join(lines)
+
+
+def sweep_markdown(result: dict) -> list[str]:
+    """The open-loop sweep: every rate tried, then each server's highest rate held."""
+    sweeps, cfg = result.get("sweeps", []), result["config"].get("sweep")
+    if not sweeps or not cfg:
+        return []
+    lines = [
+        "",
+        f"Open loop ({cfg['arrival']} arrivals, {cfg['seconds']} s per rate or long enough "
+        f"for {cfg.get('min_requests', 0)} arrivals, after {cfg['warmup_s']} s; at most "
+        f"{cfg['max_inflight']} in flight; latency from each request's intended send "
+        "time). Rates rise from "
+        f"{cfg['from']:g} x the server's best closed-loop req/s by x{cfg['step']:g} up to "
+        f"{cfg['to']:g} x, stopping after the first that misses: held = every request due "
+        "answered 200 with p99 within the target.",
+        "",
+        "| model | server | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms "
+        "| errors | dropped | held |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|---|",
+    ]
+    for r in sweeps:
+        lines.append(
+            f"| {r['model']} | {r['server']} | {r['offered_rps']:.1f} | {r['achieved_rps']:.1f} "
+            f"| {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} "
+            f"| {r['dropped']} | {'yes' if r['held'] else '**no**'} |"
+        )
+    lines += [
+        "",
+        "Highest rate held within the p99 target (≥: the sweep's last rate held too):",
+        "",
+        "| model | server | p99 target ms | closed-loop best req/s | req/s held |",
+        "|---|---|--:|--:|--:|",
+    ]
+    for x in result.get("sustained") or sustained(result):
+        rate = x["sustained_rps"]
+        held = "none" if rate is None else f"{'≥ ' if x['all_held'] else ''}{rate:.1f}"
+        lines.append(
+            f"| {x['model']} | {x['server']} | {x['target_p99_ms']:g} | "
+            f"{x['closed_loop_best_rps']} | {held} |"
+        )
+    return lines
 
 
 def plot(result: dict, path: Path) -> None:
@@ -215,6 +334,47 @@ def plot(result: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def plot_sweep(result: dict, path: Path) -> None:
+    """p99 against offered rate, one line per server, one panel per model; open = missed."""
+    sweeps = result["sweeps"]
+    models = list(dict.fromkeys(r["model"] for r in sweeps))
+    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 3.8), squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
+        target = None
+        for server in dict.fromkeys(r["server"] for r in sweeps if r["model"] == model):
+            rs = [r for r in sweeps if r["model"] == model and r["server"] == server]
+            rs.sort(key=lambda r: r["offered_rps"])
+            target = rs[0]["target_p99_ms"]
+            # A rate with no 200s has no p99: draw it at the top of its missed line.
+            ys = [r["p99_ms"] or r["max_ms"] or 1e4 for r in rs]
+            (line,) = ax.plot([r["offered_rps"] for r in rs], ys, marker="o", label=server)
+            missed = [(r["offered_rps"], y) for r, y in zip(rs, ys, strict=True) if not r["held"]]
+            if missed:
+                ax.scatter(*zip(*missed, strict=True), s=80, facecolors="white",
+                           edgecolors=line.get_color(), zorder=3)  # fmt: skip
+        if target is not None:
+            ax.axhline(target, color="gray", ls="--", label=f"p99 target {target:g} ms")
+        ax.scatter([], [], s=80, facecolors="white", edgecolors="gray", label="missed the target")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(FuncFormatter(_tick))
+            axis.set_minor_formatter(FuncFormatter(_tick))
+        ax.set_xlabel("offered requests/s (Poisson)")
+        ax.set_ylabel("p99 latency (ms) from intended send")
+        ax.set_title(f"{model}: open loop, p99 vs offered rate")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _tick(value: float, _pos: int) -> str:
+    """Log-axis labels as plain numbers, at 1, 2 and 5 times powers of ten only."""
+    return f"{value:g}" if f"{value:e}"[0] in "125" else ""
 
 
 def main() -> None:

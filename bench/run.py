@@ -9,13 +9,24 @@ concurrency for a bounded time:
   ``--help`` lists the batching flags);
 - ``flask``: Flask under gunicorn (gthread), ``bench/servers/flask_app.py``;
 - ``fastapi``: FastAPI under uvicorn (uvloop, httptools), ``bench/servers/fastapi_app.py``;
+- ``kserve``: KServe's Python ModelServer with a custom ``kserve.Model``
+  (``bench/servers/kserve_app.py``, in ``build/kserve-venv``), driven with the
+  Open Inference Protocol v2 body (``POST /v2/models/{name}/infer``);
+- ``go-predictor-v2``: the predictor driven with that same v2 body, KServe's
+  like-for-like counterpart (the other rows use TF Serving's ``:predict``);
 - ``go-nethttp``: plain Go net/http, only for the no-model endpoint
   (``GET /v2/health/live``, a constant, which every server has).
 
+After its closed-loop levels, each model server gets an open-loop sweep: Poisson
+arrivals at rising rates, geometric from 0.3 times its best closed-loop req/s
+up to 1.3 times it, each request timed from when it was due, until the
+first rate whose p99 misses the model's target (``SLO_P99_MS``); the highest
+rate held is the server's throughput at that latency.
+
 Also measured on the same core(s): the in-process limit of each model, from
 Python (signature in a loop) and from Go (the predictor's model package in a
-loop, ``bench/inprocess``). Writes ``<out>/<timestamp>.json``, ``.md`` and ``.png``
-and prints the table (``bench/report.py``).
+loop, ``bench/inprocess``). Writes ``<out>/<timestamp>.json``, ``.md``, ``.png``
+and ``-sweep.png`` and prints the tables (``bench/report.py``).
 """
 
 import argparse
@@ -41,14 +52,24 @@ from pipelines.predictor_process import free_port  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "build" / "bench" / "bin"
 VENV_BIN = Path(sys.executable).parent
+KSERVE_PYTHON = ROOT / "build" / "kserve-venv" / "bin" / "python"  # make kserve-venv
 BATCH_FLAGS = ("--batching", "--max-batch-size", "--batch-timeout")
 # Batching settings per model: the largest batch that still raises throughput
 # in-process (32 for the small CNN, 8 for ResNet50) and a short wait.
 BATCHING = {"small": ("32", "2ms"), "resnet50": ("8", "2ms")}
 INPROCESS_BATCHES = {"small": "1,32", "resnet50": "1,8"}
 GO_TOOLS = {"loadgen": "loadgen", "go_noop": "servers/go_noop", "inprocess": "inprocess"}
-SERVERS = "go-predictor,go-predictor-batching,flask,fastapi,go-nethttp"
+SERVERS = "go-predictor,go-predictor-batching,go-predictor-v2,flask,fastapi,kserve,go-nethttp"
 LOADGEN_BOUND = 0.9  # share of its core(s) above which the load generator is the limit
+# The open-loop sweep's p99 targets: an interactive budget for the small CNN (about 1 ms
+# of compute per image, so 50 ms is mostly queueing room), and 500 ms for ResNet50
+# (about 40 ms per image on one core: a dozen requests' worth of queue).
+SLO_P99_MS = {"small": 50.0, "resnet50": 500.0}
+SWEEP_TO = 1.3  # the sweep's last rate, as a multiple of the server's best closed-loop req/s
+# A rate's window is long enough for this many arrivals (a p99 of fewer is the maximum),
+# up to 2.5 times --sweep-seconds: it matters for ResNet50's few requests/s.
+SWEEP_MIN_REQUESTS = 80
+SWEEP_MAX_INFLIGHT = 64  # the closed loop's largest connection count: the same pool
 
 
 @dataclass
@@ -59,6 +80,8 @@ class Server:
     argv: list[str]  # "{port}" is replaced
     env: dict[str, str]
     serves_model: bool = True
+    api: str = "v1"  # the predict request it is sent: "v1" (TF Serving REST) or "v2" (OIP)
+    noop: bool = True  # also measured on the no-model endpoint
 
 
 def servers_for(model: BenchModel, workers: int, predictor: Path) -> list[Server]:
@@ -68,8 +91,13 @@ def servers_for(model: BenchModel, workers: int, predictor: Path) -> list[Server
     go = [str(predictor), "--listen-addr=127.0.0.1:{port}", f"--model-base-path={base}"]
     go += [f"--model-name={name}", "--log-level=warn"]  # no access log, like the Python servers
     uvicorn_workers = ["--workers", str(workers)] if workers > 1 else []
+    kserve = [str(KSERVE_PYTHON), str(ROOT / "bench" / "servers" / "kserve_app.py")]
+    kserve += ["--http_port", "{port}", "--model_name", name, "--model_dir", base]
+    kserve += ["--workers", str(workers), "--enable_grpc", "false"]  # REST only is measured
+    kserve += ["--configure_logging", "false", "--enable_latency_logging", "false"]  # no access log
     servers = [
         Server("go-predictor", go, {}),
+        Server("go-predictor-v2", go, {}, api="v2", noop=False),  # noop: go-predictor's
         Server(
             "flask",
             [str(VENV_BIN / "gunicorn"), "--chdir", str(ROOT / "bench" / "servers")]
@@ -86,6 +114,7 @@ def servers_for(model: BenchModel, workers: int, predictor: Path) -> list[Server
             + ["--log-level", "warning", "fastapi_app:app"],
             py_env,
         ),
+        Server("kserve", kserve, {}, api="v2"),
         Server("go-nethttp", [str(BIN / "go_noop"), "--listen-addr=127.0.0.1:{port}"], {}, False),
     ]
     flags = batching_flags(predictor)
@@ -140,14 +169,24 @@ class Running:
         self.stop()
         raise RuntimeError(f"{self.server.name} not ready after {timeout}s: {self.log}")
 
+    def predict_url(self, model: BenchModel) -> tuple[str, Path]:
+        """The predict URL of this server's protocol and the body the load generator sends."""
+        if self.server.api == "v2":
+            return f"{self.url}/v2/models/{model.name}/infer", model.body_v2
+        return f"{self.url}/v1/models/{model.name}:predict", model.body
+
     def check_predict(self, model: BenchModel) -> None:
         """One request by hand: every server must answer the same shape."""
-        req = urllib.request.Request(
-            f"{self.url}/v1/models/{model.name}:predict", data=model.body.read_bytes()
-        )
+        url, body = self.predict_url(model)
+        req = urllib.request.Request(url, data=body.read_bytes())
         req.add_header("Content-Type", "application/json")
         with urllib.request.urlopen(req, timeout=120) as r:
-            prediction = json.loads(r.read())["predictions"][0]
+            reply = json.loads(r.read())
+        if self.server.api == "v2":
+            outputs = {o["name"]: o["data"] for o in reply["outputs"]}
+            prediction = {"label": outputs["label"][0], "probabilities": outputs["probabilities"]}
+        else:
+            prediction = reply["predictions"][0]
         if prediction["label"] not in CLASSES or len(prediction["probabilities"]) != len(CLASSES):
             raise RuntimeError(f"{self.server.name}: unexpected prediction {prediction}")
 
@@ -174,7 +213,7 @@ def load(url: str, body: Path | None, c: int, warmup: float, seconds: float, cpu
 def measure(run: Running, model: BenchModel, endpoint: str, args: argparse.Namespace) -> list:
     """Every concurrency level on one endpoint of a running server; one row per level."""
     if endpoint == "predict":
-        url, body = f"{run.url}/v1/models/{model.name}:predict", model.body
+        url, body = run.predict_url(model)
     else:
         url, body = f"{run.url}/v2/health/live", None
     rows, prev_rps = [], None
@@ -221,6 +260,55 @@ def trial(run: Running, url: str, body: Path | None, c: int, warmup: float, args
     cpu0 = procstats.cpu_seconds(run.proc.pid)
     res = load(url, body, c, warmup, args.duration, args.loadgen_cpus)
     return res, procstats.cpu_seconds(run.proc.pid) - cpu0
+
+
+def sweep_rates(closed_max: float, start: float, step: float) -> list[float]:
+    """Offered rates: ``closed_max`` times start, start*step, ... below SWEEP_TO, then SWEEP_TO."""
+    fractions, f = [], start
+    while f < SWEEP_TO:
+        fractions.append(f)
+        f *= step
+    return [round(closed_max * f, 1) for f in fractions + [SWEEP_TO]]
+
+
+def sweep(run: Running, model: BenchModel, closed_max: float, args) -> list[dict]:
+    """Open-loop rates up to the first whose p99 misses the target; one row per rate."""
+    url, body = run.predict_url(model)
+    target = SLO_P99_MS[model.name]
+    # Past 20 times the target a reply is a miss however it ends; the drain stays short.
+    timeout = max(2.0, 20 * target / 1000)
+    loadgen_cpus = procstats.cpu_list(args.loadgen_cpus)
+    rows = []
+    for rate in sweep_rates(closed_max, args.sweep_from, args.sweep_step):
+        seconds = min(2.5 * args.sweep_seconds, max(args.sweep_seconds, SWEEP_MIN_REQUESTS / rate))
+        argv = ["taskset", "-c", args.loadgen_cpus, str(BIN / "loadgen"), "-url", url]
+        argv += ["-body", str(body), "-rate", str(rate), "-arrival", "poisson"]
+        argv += ["-max-inflight", str(SWEEP_MAX_INFLIGHT), "-timeout", f"{timeout}s"]
+        argv += ["-d", f"{seconds:.2f}s", "-warmup", f"{args.sweep_warmup}s"]
+        started = time.monotonic()
+        res = json.loads(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
+        util = res["loadgen_cpu_s"] / (time.monotonic() - started) / len(loadgen_cpus)
+        held = res["ok"] > 0 and not res["errors"] and not res["dropped"]
+        rows.append(
+            {
+                "model": model.name,
+                "server": run.server.name,
+                "offered_rps": rate,
+                "achieved_rps": round(res["achieved_rps"], 1),
+                "seconds": round(seconds, 2),
+                **{k: res[k] for k in ("scheduled", "sent", "ok", "errors", "dropped")},
+                **{k: res[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms", "send_lag_p99_ms")},
+                "first_error": res.get("first_error", ""),
+                "target_p99_ms": target,
+                # Held: every request due in the window answered 200, p99 within the target.
+                "held": held and res["p99_ms"] <= target,
+                "loadgen_cpu_util": round(util, 2),
+            }
+        )
+        print(_sweep_progress(rows[-1]), flush=True)
+        if not rows[-1]["held"]:
+            break
+    return rows
 
 
 def inprocess(model: BenchModel, args: argparse.Namespace) -> list[dict]:
@@ -287,6 +375,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--warmup", type=float, default=1.0, help="least warm-up s per level")
     parser.add_argument("--inprocess-seconds", type=float, default=3.0)
     parser.add_argument("--no-inprocess", action="store_true")
+    parser.add_argument("--no-sweep", action="store_true", help="closed-loop levels only")
+    parser.add_argument(
+        "--sweep-from", type=float, default=0.3, help="first open-loop rate / closed-loop best"
+    )
+    parser.add_argument("--sweep-step", type=float, default=1.25, help="ratio of successive rates")
+    parser.add_argument("--sweep-seconds", type=float, default=4.0, help="least s per rate")
+    parser.add_argument("--sweep-warmup", type=float, default=1.0, help="unmeasured s per rate")
     parser.add_argument("--server-cpus", default="0", help="taskset list for servers")
     parser.add_argument(
         "--loadgen-cpus",
@@ -303,6 +398,8 @@ def main(argv: list[str] | None = None) -> dict:
     args.levels = [int(c) for c in args.levels.split(",")]
     wanted = args.servers.split(",")
     workers = len(procstats.cpu_list(args.server_cpus))
+    if "kserve" in wanted and not KSERVE_PYTHON.exists():
+        parser.error(f"{KSERVE_PYTHON} missing: run `make kserve-venv`, or leave kserve out")
 
     build_tools()
     # A snapshot, so a `make build` elsewhere cannot swap the binary mid-run.
@@ -313,7 +410,7 @@ def main(argv: list[str] | None = None) -> dict:
     log_dir = ROOT / "build" / "bench" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     models = [ensure_model(m, ROOT / "build" / "bench" / "models") for m in args.models.split(",")]
-    runs, limits, notes = [], [], []
+    runs, sweeps, limits, notes = [], [], [], []
     for i, model in enumerate(models):
         if not args.no_inprocess:
             limits += inprocess(model, args)
@@ -323,7 +420,8 @@ def main(argv: list[str] | None = None) -> dict:
             notes.append("go-predictor-batching skipped: build/predictor --help has no --batching")
             print(f"note: {notes[-1]}", flush=True)
         for server in servers:
-            endpoints = (["predict"] if server.serves_model else []) + (["noop"] if i == 0 else [])
+            noop = ["noop"] if i == 0 and server.noop else []
+            endpoints = (["predict"] if server.serves_model else []) + noop
             if server.name not in wanted or not endpoints:
                 continue
             running = Running(server, args.server_cpus, log_dir, model.name)
@@ -331,7 +429,12 @@ def main(argv: list[str] | None = None) -> dict:
                 if server.serves_model:
                     running.check_predict(model)
                 for endpoint in endpoints:
-                    runs += measure(running, model, endpoint, args)
+                    rows = measure(running, model, endpoint, args)
+                    runs += rows
+                    if endpoint == "predict" and not args.no_sweep:
+                        best = max(r["rps"] for r in rows)
+                        if best > 0:
+                            sweeps += sweep(running, model, best, args)
             finally:
                 running.stop()
     result = {
@@ -340,7 +443,7 @@ def main(argv: list[str] | None = None) -> dict:
         "command": "python bench/run.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
         "machine": procstats.machine(args.server_cpus, args.loadgen_cpus),
         "load_avg_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
-        "versions": procstats.versions(predictor),
+        "versions": procstats.versions(predictor, KSERVE_PYTHON if "kserve" in wanted else None),
         "config": {
             "levels": args.levels,
             "duration_s": args.duration,
@@ -348,8 +451,22 @@ def main(argv: list[str] | None = None) -> dict:
             "trials_per_level": args.repeat,
             "server_workers": workers,
             "batching": {m.name: BATCHING[m.name] for m in models},
+            "sweep": None
+            if args.no_sweep
+            else {
+                "arrival": "poisson",
+                "from": args.sweep_from,
+                "step": args.sweep_step,
+                "to": SWEEP_TO,
+                "seconds": args.sweep_seconds,
+                "min_requests": SWEEP_MIN_REQUESTS,
+                "warmup_s": args.sweep_warmup,
+                "max_inflight": SWEEP_MAX_INFLIGHT,
+                "target_p99_ms": {m.name: SLO_P99_MS[m.name] for m in models},
+            },
         },
         "runs": runs,
+        "sweeps": sweeps,
         "inprocess": limits,
         "notes": notes,
     }
@@ -370,6 +487,14 @@ def _progress(r: dict) -> str:
     return (
         f"  {r['model']:9} {r['server']:22} c={r['concurrency']:<3} {r['rps']:>9.1f} req/s "
         f"p99 {r['p99_ms']:>8.1f} ms  errors {r['errors']}  rss {r['peak_rss_mib']} MiB"
+    )
+
+
+def _sweep_progress(r: dict) -> str:
+    return (
+        f"  {r['model']:9} {r['server']:22} open {r['offered_rps']:>8.1f} req/s: "
+        f"{r['achieved_rps']:>8.1f} ok/s p99 {r['p99_ms']:>8.1f} ms  errors {r['errors']}  "
+        f"dropped {r['dropped']}  {'held' if r['held'] else 'missed'} {r['target_p99_ms']:g} ms"
     )
 
 

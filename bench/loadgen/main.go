@@ -1,10 +1,15 @@
-// Command loadgen drives one HTTP endpoint with a fixed number of concurrent
-// keep-alive connections (a closed loop: each worker sends its next request
-// when the last one returns) and prints one JSON line of results.
+// Command loadgen drives one HTTP endpoint and prints one JSON line of results.
 //
-// Only requests that complete inside the measurement window count, so a
-// warm-up long enough for the server's queue to fill gives steady-state
-// latencies even when one request takes seconds.
+// By default it runs a closed loop: a fixed number of concurrent keep-alive
+// connections, each sending its next request when the last one returns. Only
+// requests that complete inside the measurement window count, so a warm-up
+// long enough for the server's queue to fill gives steady-state latencies
+// even when one request takes seconds.
+//
+// With -rate it runs an open loop instead (openloop.go): requests arrive at
+// that rate, Poisson or evenly spaced, whether or not earlier ones have
+// returned, up to -max-inflight at once, each timed from its intended send
+// time.
 package main
 
 import (
@@ -54,6 +59,10 @@ func main() {
 	dur := flag.Duration("d", 5*time.Second, "measurement window")
 	warmup := flag.Duration("warmup", time.Second, "load before the window starts (not counted)")
 	timeout := flag.Duration("timeout", 60*time.Second, "per-request timeout")
+	rate := flag.Float64("rate", 0, "open loop: requests per second offered (0: closed loop)")
+	arrival := flag.String("arrival", "poisson", "open loop: poisson or constant inter-arrival times")
+	maxInFlight := flag.Int("max-inflight", 64, "open loop: requests outstanding at once, at most")
+	seed := flag.Uint64("seed", 1, "open loop: seed of the Poisson arrivals")
 	flag.Parse()
 	if *url == "" || *conc < 1 {
 		fmt.Fprintln(os.Stderr, "loadgen: -url and -c >= 1 are required")
@@ -67,20 +76,39 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	res := run(*url, body, *conc, *warmup, *dur, *timeout)
+	var res any
+	if *rate > 0 {
+		open := OpenLoop{
+			Rate: *rate, Arrival: *arrival, MaxInFlight: *maxInFlight,
+			Warmup: *warmup, Duration: *dur, Seed: *seed,
+		}
+		r, err := open.Run(newClient(*maxInFlight, *timeout), *url, body)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
+			os.Exit(2)
+		}
+		res = r
+	} else {
+		res = run(*url, body, *conc, *warmup, *dur, *timeout)
+	}
 	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
 		os.Exit(1)
 	}
 }
 
-func run(url string, body []byte, conc int, warmup, dur, timeout time.Duration) Result {
-	client := &http.Client{
+// newClient keeps up to conns keep-alive connections to the one host.
+func newClient(conns int, timeout time.Duration) *http.Client {
+	return &http.Client{
 		Timeout: timeout,
 		Transport: &http.Transport{
-			MaxIdleConns: conc, MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc,
+			MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns,
 			DisableCompression: true,
 		},
 	}
+}
+
+func run(url string, body []byte, conc int, warmup, dur, timeout time.Duration) Result {
+	client := newClient(conc, timeout)
 	start := time.Now()
 	from, to := start.Add(warmup), start.Add(warmup+dur)
 	ctx, cancel := context.WithDeadline(context.Background(), to)
@@ -164,11 +192,17 @@ func summarize(perWorker [][]sample, conc int, dur time.Duration) Result {
 	if len(ok) > 0 {
 		r.MaxMs = ms(ok[len(ok)-1])
 	}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		r.CPUSeconds = tv(ru.Utime) + tv(ru.Stime)
-	}
+	r.CPUSeconds = cpuSeconds()
 	return r
+}
+
+// cpuSeconds is this process's user + system CPU time so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return tv(ru.Utime) + tv(ru.Stime)
 }
 
 // quantile is the nearest-rank quantile of sorted latencies, in milliseconds.
