@@ -1,4 +1,4 @@
-"""PNG pictures of training runs."""
+"""PNG pictures of training runs and of drift reports."""
 
 from pathlib import Path
 
@@ -37,6 +37,38 @@ def plot_confusion_matrix(matrix: list[list[int]], classes: list[str], path: Pat
     for i, row in enumerate(matrix):
         for j, count in enumerate(row):
             ax.text(j, i, str(count), ha="center", va="center")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def plot_drift(signals: list[dict], title: str, path: Path) -> None:
+    """Draw one panel per drift signal: the training and served shares per bin.
+
+    Each signal is a dict with ``name``, ``status``, ``score``, ``drifted``, ``threshold``,
+    ``bins``, ``training`` (shares, or None: the panel then shows the threshold as a line)
+    and ``served`` (shares; empty without data).
+    """
+    fig, axes = plt.subplots(1, len(signals), figsize=(4.5 * len(signals), 4), squeeze=False)
+    for ax, signal in zip(axes[0], signals, strict=True):
+        x = range(len(signal["bins"]))
+        shift = 0.2  # training and served side by side
+        if signal["training"] is not None:
+            left = [i - shift for i in x]
+            ax.bar(left, signal["training"], width=0.4, label="training", color="tab:blue")
+        else:
+            shift = 0.0
+            ax.axhline(signal["threshold"], color="grey", linestyle=":", label="limit")
+        if signal["served"]:
+            right = [i + shift for i in x]
+            ax.bar(right, signal["served"], width=0.4, label="served", color="tab:orange")
+        ax.set_xticks(list(x), signal["bins"], rotation=45, ha="right", fontsize=8)
+        ax.set_ylabel("share")
+        score = "no data" if signal["score"] is None else f"{signal['score']:.3f}"
+        colour = "tab:red" if signal["drifted"] else "black"
+        ax.set_title(f"{signal['name']}: {score} ({signal['status']})", fontsize=10, color=colour)
+        ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)

@@ -1,4 +1,8 @@
-"""prepare -> train -> evaluate -> gate -> export + publish -> deploy, as one KFP v2 pipeline.
+"""monitor -> prepare -> train -> evaluate -> gate -> export + publish -> deploy, as one KFP
+v2 pipeline.
+
+The monitor step decides whether the rest runs: always, unless ``train_when_drift_above``
+is above 0; then only when the published version's served requests drifted.
 
 The same component code runs as containers on a cluster (each component's base
 image is the trainer image) and in subprocesses with kfp.local.
@@ -12,6 +16,7 @@ from components.deploy.component import deploy_op
 from components.errors import StepError
 from components.evaluate.component import evaluate_op
 from components.export.component import export_op
+from components.monitor.component import monitor_op
 from components.prepare.component import prepare_op
 from components.train.component import train_op
 
@@ -58,90 +63,112 @@ def make_pipeline(gcs_secret_name: str = ""):
         deploy_smoke_url: str = "",
         deploy_timeout_s: int = 600,
         checkpoint_uri: str = "",
+        train_when_drift_above: float = 0.0,
+        prediction_log_uri: str = "",
+        drift_window_days: int = 7,
     ):
         """Train a classifier on ``data_uri``; publish and deploy it if it passes the gate.
 
         ``deploy_namespace`` empty: publish only (no cluster to roll out to).
         ``checkpoint_uri`` empty: training state goes under
         ``<model_base_uri>/.checkpoints/<model_name>/<run id>``.
+        ``train_when_drift_above`` 0 (or below): always train. Above 0: train only when
+        nothing is published yet, or when the latest published version's requests logged
+        under ``prediction_log_uri`` in the last ``drift_window_days`` days drifted (a PSI
+        above it, or too many low-confidence predictions; components/monitor/drift.py).
         """
-        prepare = prepare_op(
-            data_uri=data_uri,
-            val_fraction=val_fraction,
-            test_fraction=test_fraction,
-            seed=seed,
-            min_images_per_class=min_images_per_class,
-            invalid_files=invalid_files,
-        )
-        prepare.set_caching_options(False)  # the dataset location's content may change
-        prepare.set_cpu_request("1").set_memory_request("2G")
-
-        train = train_op(
-            split=prepare.outputs["split"],
-            backbone=backbone,
-            weights=weights,
-            image_size=image_size,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            fine_tune_layers=fine_tune_layers,
-            fine_tune_learning_rate=fine_tune_learning_rate,
-            seed=seed,
-            checkpoint_uri=checkpoint_uri,
+        monitor = monitor_op(
+            prediction_log_uri=prediction_log_uri,
             model_base_uri=model_base_uri,
             model_name=model_name,
-            run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+            train_when_drift_above=train_when_drift_above,
+            window_days=drift_window_days,
         )
-        train.set_cpu_request("4").set_memory_request("16G")
-        # A preempted or evicted training pod is retried; it resumes from its backups.
-        train.set_retry(
-            num_retries=TRAIN_RETRIES,
-            backoff_duration="30s",
-            backoff_factor=2.0,
-            backoff_max_duration="600s",
-        )
-        train.set_accelerator_type(gpu_type).set_accelerator_limit(gpu_count)
-        kubernetes.add_node_selector_json(train, gpu_node_selector)
-        kubernetes.add_toleration(
-            train, key="nvidia.com/gpu", operator="Exists", effect="NoSchedule"
-        )
+        monitor.set_caching_options(False)  # the logs and the published versions move
+        monitor.set_cpu_request("1").set_memory_request("2G")
 
-        evaluate = evaluate_op(
-            model=train.outputs["model"],
-            split=prepare.outputs["split"],
-            min_accuracy=min_accuracy,
-            max_regression=max_regression,
-            model_base_uri=model_base_uri,
-            model_name=model_name,
-        )
-        evaluate.set_caching_options(False)  # compares with the currently published version
-        evaluate.set_cpu_request("2").set_memory_request("8G")
+        with dsl.If(monitor.outputs["train"] == True, name="drift-gate"):  # noqa: E712
+            prepare = prepare_op(
+                data_uri=data_uri,
+                val_fraction=val_fraction,
+                test_fraction=test_fraction,
+                seed=seed,
+                min_images_per_class=min_images_per_class,
+                invalid_files=invalid_files,
+            )
+            prepare.set_caching_options(False)  # the dataset location's content may change
+            prepare.set_cpu_request("1").set_memory_request("2G")
 
-        with dsl.If(evaluate.outputs["passed"] == True, name="accuracy-gate"):  # noqa: E712
-            publish = export_op(
+            train = train_op(
+                split=prepare.outputs["split"],
+                backbone=backbone,
+                weights=weights,
+                image_size=image_size,
+                epochs=epochs,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                fine_tune_layers=fine_tune_layers,
+                fine_tune_learning_rate=fine_tune_learning_rate,
+                seed=seed,
+                checkpoint_uri=checkpoint_uri,
+                model_base_uri=model_base_uri,
+                model_name=model_name,
+                run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+            )
+            train.set_cpu_request("4").set_memory_request("16G")
+            # A preempted or evicted training pod is retried; it resumes from its backups.
+            train.set_retry(
+                num_retries=TRAIN_RETRIES,
+                backoff_duration="30s",
+                backoff_factor=2.0,
+                backoff_max_duration="600s",
+            )
+            train.set_accelerator_type(gpu_type).set_accelerator_limit(gpu_count)
+            # kfp 2.17 does not pass parameters used only in resource settings into an
+            # enclosing dsl.If's sub-DAG: the train task's accelerator placeholders would
+            # name inputs the drift gate does not have. Registering them makes it pass them.
+            train.register_pipeline_channels([gpu_type, gpu_count])
+            kubernetes.add_node_selector_json(train, gpu_node_selector)
+            kubernetes.add_toleration(
+                train, key="nvidia.com/gpu", operator="Exists", effect="NoSchedule"
+            )
+
+            evaluate = evaluate_op(
                 model=train.outputs["model"],
                 split=prepare.outputs["split"],
-                evaluation=evaluate.outputs["report"],
+                min_accuracy=min_accuracy,
+                max_regression=max_regression,
                 model_base_uri=model_base_uri,
                 model_name=model_name,
             )
-            publish.set_caching_options(False)  # publishing has side effects: never skip it
-            publish.set_cpu_request("1").set_memory_request("4G")
-            with dsl.If(deploy_namespace != "", name="deploy-enabled"):
-                deploy = deploy_op(
+            evaluate.set_caching_options(False)  # compares with the currently published version
+            evaluate.set_cpu_request("2").set_memory_request("8G")
+
+            with dsl.If(evaluate.outputs["passed"] == True, name="accuracy-gate"):  # noqa: E712
+                publish = export_op(
+                    model=train.outputs["model"],
+                    split=prepare.outputs["split"],
+                    evaluation=evaluate.outputs["report"],
                     model_base_uri=model_base_uri,
                     model_name=model_name,
-                    version=publish.outputs["version"],
-                    namespace=deploy_namespace,
-                    deployment=deploy_name,
-                    smoke_url=deploy_smoke_url,
-                    timeout_s=deploy_timeout_s,
                 )
-                deploy.set_caching_options(False)
-                deploy.set_cpu_request("100m").set_memory_request("512M")
+                publish.set_caching_options(False)  # publishing has side effects: never skip it
+                publish.set_cpu_request("1").set_memory_request("4G")
+                with dsl.If(deploy_namespace != "", name="deploy-enabled"):
+                    deploy = deploy_op(
+                        model_base_uri=model_base_uri,
+                        model_name=model_name,
+                        version=publish.outputs["version"],
+                        namespace=deploy_namespace,
+                        deployment=deploy_name,
+                        smoke_url=deploy_smoke_url,
+                        timeout_s=deploy_timeout_s,
+                    )
+                    deploy.set_caching_options(False)
+                    deploy.set_cpu_request("100m").set_memory_request("512M")
 
         if gcs_secret_name:
-            for task in (prepare, train, evaluate, publish, deploy):
+            for task in (monitor, prepare, train, evaluate, publish, deploy):
                 kubernetes.use_secret_as_volume(
                     task, secret_name=gcs_secret_name, mount_path=GCS_KEY_MOUNT
                 )

@@ -9,6 +9,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.115.0
 	github.com/aws/smithy-go v1.28.9
 	github.com/prometheus/client_golang v1.23.2
+	golang.org/x/image v0.43.0
 	google.golang.org/api v0.287.1
 	google.golang.org/protobuf v1.36.12
 )

@@ -1,4 +1,4 @@
-"""The evaluate, export and deploy CLIs on bad input: a wrong flag or a missing input gets
+"""The evaluate, export, deploy and monitor CLIs on bad input: a wrong flag or a missing input gets
 one line naming it and exit code 2, and nothing is published or rolled out."""
 
 import subprocess
@@ -29,6 +29,7 @@ REQUIRED = {
         "n",
     ],
     "deploy": ["--model-base-uri", "b", "--model-name", "n", "--version", "1"],
+    "monitor": ["--log-uri", "l", "--model-base-uri", "b", "--model-name", "n", "--out-dir", "o"],
 }
 
 
@@ -73,3 +74,33 @@ def test_deploy_names_an_unpublished_version_before_touching_a_cluster(tmp_path)
     assert proc.stderr.strip() == (
         f"error: reading {tmp_path}/faces/7/metadata.json: No such file or directory"
     )
+
+
+def _monitor(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
+    flags = {"--log-uri": str(tmp_path / "logs"), "--model-base-uri": str(tmp_path / "models"),
+             "--model-name": "faces", "--out-dir": str(tmp_path / "out")}  # fmt: skip
+    flags.update(zip(args[::2], args[1::2], strict=True))
+    return _cli("monitor", *(item for pair in flags.items() for item in pair))
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (("--log-uri", "ftp://logs/faces"),
+         "error: ftp://logs/faces: ftp:// is not supported; use gs://, s3:// or a local path"),
+        (("--model-base-uri", "hdfs://models"),
+         "error: hdfs://models: hdfs:// is not supported; use gs://, s3:// or a local path"),
+        ((), "error: no version of faces is published in {tmp}/models"),
+        (("--since", "2026-13-01"), "argument --since: '2026-13-01' is not a date (YYYY-MM-DD)"),
+        (("--days", "0"), "argument --days: '0' is not a positive integer"),
+        (("--since", "2026-12-08", "--until", "2026-12-01"),
+         "error: the window starts (2026-12-08) after it ends (2026-12-01)"),
+    ],
+    ids=["log uri", "model base uri", "nothing published", "date", "days", "reversed window"],
+)  # fmt: skip
+def test_monitor_names_what_is_wrong_in_one_line(tmp_path, flags, says):
+    proc = _monitor(tmp_path, *flags)
+    assert proc.returncode == 2, proc.stderr
+    (line,) = [ln for ln in proc.stderr.splitlines() if "error:" in ln]
+    assert line.endswith(says.format(tmp=tmp_path)), line
+    assert not (tmp_path / "out").exists()

@@ -46,13 +46,15 @@ def train_settings(tmp_path_factory) -> dict:
 
     assert accelerator["resourceCount"] == "{{$.inputs.parameters['pipelinechannel--gpu_count']}}"
     placement = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-train-op"]
-    selector = placement["nodeSelector"]["nodeSelectorJson"]
-    assert selector == {"componentInputParameter": "gpu_node_selector"}
+    # Inside the drift gate's sub-DAG the selector is the channel of the pipeline parameter
+    # (test_pipeline_spec.py checks the chain of bindings up to the root).
+    selector = placement["nodeSelector"]["nodeSelectorJson"]["componentInputParameter"]
+    assert selector == "pipelinechannel--gpu_node_selector"
     return {
         "resource": resolve(accelerator["resourceType"]),
         "count": str(resolve(accelerator["resourceCount"])),
         "tolerations": placement["tolerations"],
-        "node_selector": RUN_ARGUMENTS[selector["componentInputParameter"]],
+        "node_selector": RUN_ARGUMENTS[selector.removeprefix("pipelinechannel--")],
     }
 
 

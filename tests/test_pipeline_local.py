@@ -76,11 +76,16 @@ def _assert_gates_decided_as_cel(run: LocalRun) -> None:
     compiler.Compiler().compile(training_pipeline, str(spec_file))
     spec = next(yaml.safe_load_all(spec_file.read_text()))
     outputs = {
+        ("monitor-op", "train"): run.output("monitor-op", "train"),
         ("evaluate-op", "passed"): run.output("evaluate-op", "passed"),
         ("export-op", "version"): run.output("export-op", "version", 0),
     }
     cel = runs(gates(spec), pipeline_parameters(spec, **run.arguments), outputs)
-    local = {"accuracy-gate": run.ran("export-op"), "deploy-enabled": run.ran("deploy-op")}
+    local = {
+        "drift-gate": run.ran("prepare-op"),
+        "accuracy-gate": run.ran("export-op"),
+        "deploy-enabled": run.ran("deploy-op"),
+    }
     assert local == cel, f"kfp.local ran {local}, CEL decides {cel}"
 
 

@@ -28,7 +28,7 @@ def spec(compiled):
 def test_components_and_parameters(spec):
     executors = spec["deploymentSpec"]["executors"]
     assert set(executors) == {
-        f"exec-{s}-op" for s in ("prepare", "train", "evaluate", "export", "deploy")
+        f"exec-{s}-op" for s in ("monitor", "prepare", "train", "evaluate", "export", "deploy")
     }
     for executor in executors.values():
         assert executor["container"]["image"].startswith("ghcr.io/imgclf/trainer:")
@@ -38,6 +38,12 @@ def test_components_and_parameters(spec):
                  "gpu_type", "max_regression", "deploy_namespace", "deploy_name"):  # fmt: skip
         assert name in parameters, name
     assert parameters["backbone"]["defaultValue"] == "resnet50"
+    # Drift monitoring is off by default: the monitor step then always says "train".
+    assert parameters["train_when_drift_above"] == {
+        "defaultValue": 0.0, "isOptional": True, "parameterType": "NUMBER_DOUBLE"
+    }  # fmt: skip
+    assert parameters["prediction_log_uri"]["defaultValue"] == ""
+    assert parameters["drift_window_days"]["defaultValue"] == 7
 
 
 def test_training_requests_gpus_and_every_step_requests_cpu_and_memory(spec):
@@ -47,10 +53,18 @@ def test_training_requests_gpus_and_every_step_requests_cpu_and_memory(spec):
         "resourceCount": "{{$.inputs.parameters['pipelinechannel--gpu_count']}}",
         "resourceType": "{{$.inputs.parameters['pipelinechannel--gpu_type']}}",
     }
-    # ... which the train task takes from the pipeline's own gpu_count and gpu_type.
-    inputs = spec["root"]["dag"]["tasks"]["train-op"]["inputs"]["parameters"]
+    # ... which the train task takes from the pipeline's own gpu_count and gpu_type, through
+    # the drift gate's sub-DAG (kfp 2.17 passes them only because the pipeline registers
+    # them: without that, the gate's DAG would not have these inputs at all).
+    inputs = _tasks(spec)["train-op"]["inputs"]["parameters"]
+    gate = spec["root"]["dag"]["tasks"]["condition-1"]
+    assert gate["taskInfo"]["name"] == "drift-gate"
+    gate_inputs = spec["components"][gate["componentRef"]["name"]]["inputDefinitions"]
     for name in ("gpu_count", "gpu_type"):
-        assert inputs[f"pipelinechannel--{name}"] == {"componentInputParameter": name}
+        channel = f"pipelinechannel--{name}"
+        assert inputs[channel] == {"componentInputParameter": channel}
+        assert channel in gate_inputs["parameters"]
+        assert gate["inputs"]["parameters"][channel] == {"componentInputParameter": name}
     requests = {
         name.removeprefix("exec-").removesuffix("-op"): (
             e["container"]["resources"]["resourceCpuRequest"],
@@ -59,17 +73,34 @@ def test_training_requests_gpus_and_every_step_requests_cpu_and_memory(spec):
         for name, e in executors.items()
     }
     assert requests == {
-        "prepare": ("1", "2G"), "train": ("4", "16G"), "evaluate": ("2", "8G"),
-        "export": ("1", "4G"), "deploy": ("100m", "512M"),
+        "monitor": ("1", "2G"), "prepare": ("1", "2G"), "train": ("4", "16G"),
+        "evaluate": ("2", "8G"), "export": ("1", "4G"), "deploy": ("100m", "512M"),
     }  # fmt: skip
 
 
-def test_gate_and_deploy_conditions(spec):
+def test_drift_gate_gate_and_deploy_conditions(spec):
     def by_display_name(tasks: dict) -> dict:
         return {t["taskInfo"]["name"]: t for t in tasks.values()}
 
+    # The monitor runs first, on its own; every other step sits inside the drift gate.
     root = spec["root"]["dag"]["tasks"]
-    gate = by_display_name(root)["accuracy-gate"]
+    assert set(by_display_name(root)) == {"monitor-op", "drift-gate"}
+    monitor = root["monitor-op"]["inputs"]["parameters"]
+    assert monitor["train_when_drift_above"] == {
+        "componentInputParameter": "train_when_drift_above"
+    }
+    assert monitor["prediction_log_uri"] == {"componentInputParameter": "prediction_log_uri"}
+    assert monitor["window_days"] == {"componentInputParameter": "drift_window_days"}
+    drift = by_display_name(root)["drift-gate"]
+    assert "monitor-op-train" in drift["triggerPolicy"]["condition"]
+    assert drift["dependentTasks"] == ["monitor-op"]
+    drift_dag = spec["components"][drift["componentRef"]["name"]]["dag"]["tasks"]
+    assert {"prepare-op", "train-op", "evaluate-op"} <= set(drift_dag)
+    outputs = spec["components"]["comp-monitor-op"]["outputDefinitions"]
+    assert outputs["parameters"]["train"] == {"parameterType": "BOOLEAN"}
+    assert set(outputs["artifacts"]) == {"metrics", "report"}
+
+    gate = by_display_name(drift_dag)["accuracy-gate"]
     assert "evaluate-op-passed" in gate["triggerPolicy"]["condition"]
     gate_dag = spec["components"][gate["componentRef"]["name"]]["dag"]["tasks"]
     assert "export-op" in gate_dag
@@ -91,8 +122,8 @@ def test_caching_is_off_for_every_step_with_side_effects_or_moving_inputs(spec):
     }
     # {} is the proto default, enableCache false: the step always runs.
     assert caching == {
-        "prepare-op": {}, "train-op": {"enableCache": True}, "evaluate-op": {},
-        "export-op": {}, "deploy-op": {},
+        "monitor-op": {}, "prepare-op": {}, "train-op": {"enableCache": True},
+        "evaluate-op": {}, "export-op": {}, "deploy-op": {},
     }  # fmt: skip
 
 
@@ -111,8 +142,11 @@ def test_training_state_is_keyed_by_the_run_that_retries_share(spec):
     tests/test_pipeline_local.py checks the resulting location in a kfp.local run."""
     inputs = _tasks(spec)["train-op"]["inputs"]["parameters"]
     assert inputs["run_id"] == {"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}}
+    gate = spec["root"]["dag"]["tasks"]["condition-1"]["inputs"]["parameters"]
     for name in ("checkpoint_uri", "model_base_uri", "model_name"):
-        assert inputs[name] == {"componentInputParameter": name}
+        # inside the drift gate: the gate's input, which is the pipeline parameter
+        assert inputs[name] == {"componentInputParameter": f"pipelinechannel--{name}"}
+        assert gate[f"pipelinechannel--{name}"] == {"componentInputParameter": name}
     parameters = spec["root"]["inputDefinitions"]["parameters"]
     assert parameters["checkpoint_uri"] == {
         "defaultValue": "", "isOptional": True, "parameterType": "STRING"
@@ -124,8 +158,13 @@ def test_gpu_node_placement_is_in_the_platform_spec(compiled):
     assert train["tolerations"] == [
         {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"}
     ]
+    # the drift gate's input, bound to the pipeline's gpu_node_selector
     assert train["nodeSelector"] == {
-        "nodeSelectorJson": {"componentInputParameter": "gpu_node_selector"}
+        "nodeSelectorJson": {"componentInputParameter": "pipelinechannel--gpu_node_selector"}
+    }
+    gate = compiled[0]["root"]["dag"]["tasks"]["condition-1"]["inputs"]["parameters"]
+    assert gate["pipelinechannel--gpu_node_selector"] == {
+        "componentInputParameter": "gpu_node_selector"
     }
     others = {name: conf for name, conf in compiled[1].items() if name != "exec-train-op"}
     assert not any("tolerations" in c or "nodeSelector" in c for c in others.values())
@@ -141,7 +180,9 @@ def test_gcs_secret_is_mounted_only_when_named(compiled, tmp_path):
         "secretNameParameter": {"runtimeValue": {"constant": "gcs-key"}},
     }  # fmt: skip
     env = [{"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": "/var/secrets/google/key.json"}]
-    steps = [f"exec-{s}-op" for s in ("prepare", "train", "evaluate", "export", "deploy")]
+    steps = [
+        f"exec-{s}-op" for s in ("monitor", "prepare", "train", "evaluate", "export", "deploy")
+    ]
     assert {e: platform[e]["secretAsVolume"] for e in steps} == {e: [volume] for e in steps}
     executors = spec["deploymentSpec"]["executors"]
     assert {e: executors[e]["container"]["env"] for e in steps} == {e: env for e in steps}

@@ -31,7 +31,8 @@ def export_and_publish(
 
     Nothing is published when the export cannot be verified. The version's
     ``metadata.json`` records the evaluation, the training parameters, the data
-    fingerprint and the code version.
+    fingerprint, the code version, and ``data_stats``: the training data's class counts,
+    image sizes and brightness, which the drift monitor compares served requests with.
     """
     model, classes, params = load_trained(model_dir)
     stats = json.loads(
@@ -45,6 +46,7 @@ def export_and_publish(
         "training": params.__dict__,
         "data_fingerprint": stats["fingerprint"],
         "data_counts": stats["counts"],
+        "data_stats": data_stats(classes, stats),
         "code_version": _code_version(),
         "tensorflow_version": tf.__version__,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -57,6 +59,18 @@ def export_and_publish(
         published = publish_version(export_dir, model_base_uri, model_name)
     print(f"export: published {model_name} version {published.version} at {published.uri}")
     return published
+
+
+def data_stats(classes: list[str], stats: dict) -> dict[str, object]:
+    """The reference the drift monitor (components/monitor) compares served requests with,
+    from the prepare step's ``stats.json``: the train split's class counts and brightness
+    histogram, and the image sizes of the whole (valid) dataset."""
+    return {
+        "classes": classes,
+        "train_counts": stats["counts"]["train"],
+        "image_sizes": stats["image_sizes"],
+        "brightness": stats.get("brightness") or None,  # absent from older splits
+    }
 
 
 def _smoke_test(model, classes: list[str], image_size: int, image: Path) -> dict[str, object]:

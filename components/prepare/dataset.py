@@ -7,7 +7,8 @@ Input: a folder per class (local, ``gs://`` or ``s3://``) or a CSV manifest, see
     classes.txt                  one class name per line, sorted; line i is class id i
     train.csv, val.csv, test.csv ``path,label`` rows, paths relative to the artifact
     stats.json                   per-class counts, image sizes, content fingerprint,
-                                 and the invalid files that were skipped
+                                 the training images' brightness histogram, and the
+                                 invalid files that were skipped
 """
 
 import csv
@@ -15,10 +16,11 @@ import hashlib
 import json
 import random
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from components.artifacts import require_files
+from components.brightness import histogram, mean_luma
 from components.errors import DataError
 from components.prepare.sources import LabelledFile, list_labelled_files
 from components.prepare.validate import image_problem, image_size
@@ -37,6 +39,9 @@ class DatasetSplit:
     fingerprint: str  # sha256 over (class, file name, content) of every valid image
     image_sizes: dict[str, int]  # "WxH" -> images
     invalid: list[dict[str, str]]  # {"uri", "reason"} per skipped file
+    # Mean luma of the train split's images (components/brightness.py): {"edges", "counts"};
+    # the drift monitor's reference for the brightness of served images.
+    brightness: dict[str, list] = field(default_factory=dict)
 
 
 def prepare_dataset(
@@ -74,7 +79,7 @@ def prepare_dataset(
         raise DataError(f"invalid_files={invalid_files!r}: use 'fail' or 'skip'")
     out = Path(out_dir)
     files = list_labelled_files(data_uri)
-    kept, invalid, sizes, digest = _snapshot(files, out / "images", invalid_files)
+    kept, invalid, sizes, digest, luma = _snapshot(files, out / "images", invalid_files)
     classes = sorted(kept)
     for label in classes:
         if len(kept[label]) < min_images_per_class:
@@ -89,7 +94,8 @@ def prepare_dataset(
             writer.writerow(["path", "label"])
             writer.writerows(rows[split])
     (out / "classes.txt").write_text("".join(f"{c}\n" for c in classes))
-    result = DatasetSplit(classes, counts, digest, dict(sizes), invalid)
+    brightness = histogram(luma[path] for path, _ in rows["train"])
+    result = DatasetSplit(classes, counts, digest, dict(sizes), invalid, brightness)
     (out / "stats.json").write_text(json.dumps(asdict(result), indent=1))
     for split in SPLITS:
         print(f"prepare: {split:5s} {counts[split]}")
@@ -100,12 +106,14 @@ def prepare_dataset(
 
 def _snapshot(
     files: list[LabelledFile], images_dir: Path, policy: str
-) -> tuple[dict[str, list[str]], list[dict[str, str]], Counter, str]:
+) -> tuple[dict[str, list[str]], list[dict[str, str]], Counter, str, dict[str, float]]:
     """Copy valid images into ``images_dir``; return kept names per class, invalid files,
-    image-size histogram and the content fingerprint."""
+    image-size histogram, the content fingerprint and each kept image's brightness
+    (by its path in the split files, ``images/<class>/<name>``)."""
     kept: dict[str, list[str]] = defaultdict(list)
     invalid: list[dict[str, str]] = []
     sizes: Counter = Counter()
+    luma: dict[str, float] = {}
     hashes = []
     progress = Progress("prepare: validating", len(files))
     for file in files:
@@ -125,9 +133,10 @@ def _snapshot(
         kept[file.label].append(name)
         width, height = image_size(data)
         sizes[f"{width}x{height}"] += 1
+        luma[f"images/{file.label}/{name}"] = mean_luma(data)
         hashes.append(f"{file.label}/{name}:{hashlib.sha256(data).hexdigest()}")
     fingerprint = hashlib.sha256("\n".join(sorted(hashes)).encode()).hexdigest()
-    return kept, invalid, sizes, fingerprint
+    return kept, invalid, sizes, fingerprint, luma
 
 
 def _unique_name(taken: list[str], name: str) -> str:

@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/imgclf/serving/internal/lifecycle"
+	"github.com/imgclf/serving/internal/predlog"
 	"github.com/imgclf/serving/internal/server"
 	"github.com/imgclf/serving/internal/signature"
+	"github.com/imgclf/serving/internal/storage"
 )
 
 // errVersion is parseConfig's answer to --version.
@@ -48,6 +50,18 @@ type Config struct {
 	MaxImages         int
 	UI                bool
 	CORSOrigins       []string
+	PredictionLog     PredictionLogConfig
+}
+
+// PredictionLogConfig is the --prediction-log-* flags (predlog.Options).
+type PredictionLogConfig struct {
+	URI           string // "" = off
+	SampleRate    float64
+	Inputs        predlog.Inputs
+	TopK          int
+	MaxFileBytes  int64
+	FlushInterval time.Duration
+	QueueSize     int
 }
 
 // ModelConfig is one served model.
@@ -97,6 +111,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 		policy                          = "latest"
 		models                          modelFlags
 		showVersion                     bool
+		predLogInputs                   = predlog.InputsHash.String()
 	)
 	fs := flag.NewFlagSet("predictor", flag.ContinueOnError)
 	fs.SetOutput(output)
@@ -136,6 +151,14 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 2*time.Minute, "how long a keep-alive connection may idle")
 	fs.DurationVar(&cfg.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, how long to keep accepting requests with readiness failing, so load balancers see it first")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
+	pl := &cfg.PredictionLog
+	fs.StringVar(&pl.URI, "prediction-log-uri", "", "`uri` to log sampled requests and answers to: a directory, gs://bucket/prefix or s3://bucket/prefix, as gzip JSON lines under <model>/<version>/date=YYYY-MM-DD/ (off when empty)")
+	fs.Float64Var(&pl.SampleRate, "prediction-log-sample-rate", 1, "`fraction` of requests to log, 0 to 1")
+	fs.StringVar(&predLogInputs, "prediction-log-inputs", predLogInputs, "what to log of each input image besides its format, size and brightness: none, hash (SHA-256) or bytes (base64, and the hash)")
+	fs.IntVar(&pl.TopK, "prediction-log-top-k", 5, "classes logged per image, best first")
+	fs.Int64Var(&pl.MaxFileBytes, "prediction-log-max-file-bytes", 8<<20, "start a new log file when one reaches this many bytes uncompressed")
+	fs.DurationVar(&pl.FlushInterval, "prediction-log-flush-interval", time.Minute, "start a new log file at least this often while records arrive")
+	fs.IntVar(&pl.QueueSize, "prediction-log-queue", 10000, "records waiting to be written; more are dropped (and counted), never waited for")
 	fs.StringVar(&logLevel, "log-level", logLevel, "`level` of JSON logs: debug, info, warn or error")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
 	fs.Usage = func() { usage(fs) }
@@ -164,6 +187,9 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 		return Config{}, fmt.Errorf("--log-level %q: use debug, info, warn or error", logLevel)
 	}
 	var err error
+	if cfg.PredictionLog.Inputs, err = predlog.ParseInputs(predLogInputs); err != nil {
+		return Config{}, fmt.Errorf("--prediction-log-inputs %w", err)
+	}
 	if cfg.Models, err = modelConfigs(basePath, modelName, models, configFile); err != nil {
 		return Config{}, err
 	}
@@ -276,6 +302,15 @@ func (c Config) validate() error {
 		"--read-header-timeout, --read-timeout, --write-timeout and --idle-timeout must be > 0")
 	check(c.ShutdownDelay >= 0, "--shutdown-delay must be >= 0")
 	check(c.ShutdownTimeout > 0, "--shutdown-timeout must be > 0")
+	pl := c.PredictionLog
+	if err := storage.CheckURI(pl.URI, storage.Options{Role: "--prediction-log-uri"}); err != nil {
+		errs = append(errs, err)
+	}
+	check(pl.SampleRate >= 0 && pl.SampleRate <= 1, "--prediction-log-sample-rate %v: want a fraction from 0 to 1", pl.SampleRate)
+	check(pl.TopK > 0, "--prediction-log-top-k must be > 0")
+	check(pl.MaxFileBytes > 0, "--prediction-log-max-file-bytes must be > 0")
+	check(pl.FlushInterval > 0, "--prediction-log-flush-interval must be > 0")
+	check(pl.QueueSize > 0, "--prediction-log-queue must be > 0")
 	return errors.Join(errs...)
 }
 

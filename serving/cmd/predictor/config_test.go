@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imgclf/serving/internal/predlog"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -43,8 +45,44 @@ func TestParseConfig(t *testing.T) {
 			check: func(c Config) bool {
 				return c.ListenAddr == ":8501" && c.MaxBodyBytes == 16<<20 && c.ShutdownTimeout == 10*time.Second &&
 					!c.Batching && c.MaxBatchSize == 32 && c.MaxQueued == 128 && c.PollInterval == 10*time.Second &&
-					c.UI && c.CORSOrigins == nil && c.MaxImages == 64
+					c.UI && c.CORSOrigins == nil && c.MaxImages == 64 &&
+					c.PredictionLog == PredictionLogConfig{SampleRate: 1, Inputs: predlog.InputsHash, TopK: 5,
+						MaxFileBytes: 8 << 20, FlushInterval: time.Minute, QueueSize: 10000}
 			}},
+		{name: "prediction log", args: []string{"--model-base-path=/m/x", "--prediction-log-uri=gs://logs/predictions",
+			"--prediction-log-sample-rate=0.25", "--prediction-log-inputs=bytes", "--prediction-log-top-k=3",
+			"--prediction-log-max-file-bytes=1000", "--prediction-log-flush-interval=5s", "--prediction-log-queue=7"},
+			wantModels: "x=/m/x serving_default latest:1 map[]",
+			check: func(c Config) bool {
+				return c.PredictionLog == PredictionLogConfig{URI: "gs://logs/predictions", SampleRate: 0.25,
+					Inputs: predlog.InputsBytes, TopK: 3, MaxFileBytes: 1000, FlushInterval: 5 * time.Second, QueueSize: 7}
+			}},
+		{name: "prediction log from env", env: map[string]string{"PREDICTOR_MODEL_BASE_PATH": "/m/x",
+			"PREDICTOR_PREDICTION_LOG_URI": "/var/log/predictions", "PREDICTOR_PREDICTION_LOG_INPUTS": "none"},
+			wantModels: "x=/m/x serving_default latest:1 map[]",
+			check: func(c Config) bool {
+				return c.PredictionLog.URI == "/var/log/predictions" && c.PredictionLog.Inputs == predlog.InputsNone
+			}},
+		{name: "prediction log sample rate over 1", args: []string{"--model-base-path=/m/x", "--prediction-log-sample-rate=1.5"},
+			wantErr: "--prediction-log-sample-rate 1.5: want a fraction from 0 to 1"},
+		{name: "prediction log negative sample rate", args: []string{"--model-base-path=/m/x", "--prediction-log-sample-rate=-0.1"},
+			wantErr: "--prediction-log-sample-rate -0.1: want a fraction from 0 to 1"},
+		{name: "prediction log sample rate not a number", args: []string{"--model-base-path=/m/x", "--prediction-log-sample-rate=half"},
+			wantErr: `invalid value "half" for flag -prediction-log-sample-rate`},
+		{name: "prediction log inputs", args: []string{"--model-base-path=/m/x", "--prediction-log-inputs=all"},
+			wantErr: `--prediction-log-inputs "all": use none, hash or bytes`},
+		{name: "prediction log top-k", args: []string{"--model-base-path=/m/x", "--prediction-log-top-k=0"},
+			wantErr: "--prediction-log-top-k must be > 0"},
+		{name: "prediction log file size", args: []string{"--model-base-path=/m/x", "--prediction-log-max-file-bytes=0"},
+			wantErr: "--prediction-log-max-file-bytes must be > 0"},
+		{name: "prediction log flush interval", args: []string{"--model-base-path=/m/x", "--prediction-log-flush-interval=0s"},
+			wantErr: "--prediction-log-flush-interval must be > 0"},
+		{name: "prediction log queue", args: []string{"--model-base-path=/m/x", "--prediction-log-queue=-1"},
+			wantErr: "--prediction-log-queue must be > 0"},
+		{name: "prediction log scheme", args: []string{"--model-base-path=/m/x", "--prediction-log-uri=az://logs/p"},
+			wantErr: "--prediction-log-uri az://logs/p: az:// is not supported; use a local directory, gs://bucket/prefix or s3://bucket/prefix"},
+		{name: "prediction log bucket", args: []string{"--model-base-path=/m/x", "--prediction-log-uri=s3:///p"},
+			wantErr: "--prediction-log-uri s3:///p: no bucket name; use s3://bucket/prefix"},
 		{name: "page off, CORS origins", args: []string{"--model-base-path=/m/x", "--ui=false", "--max-images=3",
 			"--cors-allowed-origins=https://app.example.com/, http://localhost:3000"},
 			wantModels: "x=/m/x serving_default latest:1 map[]",
@@ -144,7 +182,9 @@ func TestHelpListsEveryFlagAndEnv(t *testing.T) {
 	for _, name := range []string{"listen-addr", "model-base-path", "model-name", "model", "model-config-file", "model-version-policy",
 		"signature-name", "poll-interval", "download-dir", "intra-op-threads", "inter-op-threads", "max-body-bytes", "max-image-pixels",
 		"batching", "max-batch-size", "batch-timeout", "max-queued", "batch-threads", "read-header-timeout", "read-timeout",
-		"write-timeout", "idle-timeout", "shutdown-delay", "shutdown-timeout", "log-level", "debug-addr", "version"} {
+		"write-timeout", "idle-timeout", "shutdown-delay", "shutdown-timeout", "log-level", "debug-addr", "version",
+		"prediction-log-uri", "prediction-log-sample-rate", "prediction-log-inputs", "prediction-log-top-k",
+		"prediction-log-max-file-bytes", "prediction-log-flush-interval", "prediction-log-queue"} {
 		if !strings.Contains(out.String(), "--"+name+" ") || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("--help does not document --%s / %s:\n%s", name, envName(name), out.String())
 		}

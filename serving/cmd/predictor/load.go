@@ -20,6 +20,7 @@ import (
 	"github.com/imgclf/serving/internal/lifecycle"
 	"github.com/imgclf/serving/internal/metrics"
 	"github.com/imgclf/serving/internal/model"
+	"github.com/imgclf/serving/internal/predlog"
 	"github.com/imgclf/serving/internal/server"
 )
 
@@ -35,8 +36,9 @@ const maxCardBytes = 1 << 20
 
 // loader returns how a model's versions load: TensorFlow session, labels,
 // warmup, then the batcher (which also bounds the queue when batching is
-// off: one request per run).
-func loader(cfg Config, mc ModelConfig, mx *metrics.Metrics, logger *slog.Logger) lifecycle.LoadFunc {
+// off: one request per run), wrapped by the prediction log when there is
+// one (plog nil: none).
+func loader(cfg Config, mc ModelConfig, mx *metrics.Metrics, plog *predlog.Log, logger *slog.Logger) lifecycle.LoadFunc {
 	return func(ctx context.Context, name string, version int64, dir string) (server.Loaded, error) {
 		labels, err := readLabels(dir)
 		if err != nil {
@@ -67,7 +69,8 @@ func loader(cfg Config, mc ModelConfig, mx *metrics.Metrics, logger *slog.Logger
 		if cfg.Batching {
 			opts.MaxBatchSize, opts.Timeout = cfg.MaxBatchSize, cfg.BatchTimeout
 		}
-		return server.Loaded{Model: batcher.New(sm, opts), Labels: labels, Card: card}, nil
+		served := plog.Wrap(batcher.New(sm, opts), name, version, labels)
+		return server.Loaded{Model: served, Labels: labels, Card: card}, nil
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/imgclf/serving/internal/lifecycle"
 	"github.com/imgclf/serving/internal/metrics"
 	"github.com/imgclf/serving/internal/model"
+	"github.com/imgclf/serving/internal/predlog"
 	"github.com/imgclf/serving/internal/server"
 	"github.com/imgclf/serving/internal/storage"
 )
@@ -24,13 +25,24 @@ import (
 // once every model has a version), loads versions in the background and
 // keeps polling for new ones until ctx is done. Then it shuts down:
 // readiness fails first, after --shutdown-delay the listener closes,
-// in-flight requests drain (up to --shutdown-timeout), and the models close
-// last. onListen, if set, gets the bound address (tests listen on port 0).
+// in-flight requests drain (up to --shutdown-timeout), the models close,
+// and the prediction log writes what it holds within what is left of
+// --shutdown-timeout. onListen, if set, gets the bound address (tests
+// listen on port 0).
 func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(addr string)) error {
 	cfg = sizeThreads(cfg, logger)
 	registry := server.NewRegistry()
 	promRegistry := prometheus.NewRegistry()
 	mx := metrics.New(promRegistry, registry)
+	plog, err := startPredictionLog(ctx, cfg.PredictionLog, promRegistry, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { // on an early return; after a normal shutdown it is closed already
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		closePredictionLog(ctx, plog, logger)
+	}()
 
 	var watchers []*lifecycle.VersionWatcher
 	for _, mc := range cfg.Models {
@@ -48,7 +60,7 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(add
 		}
 		watchers = append(watchers, lifecycle.NewVersionWatcher(
 			lifecycle.Model{Name: mc.Name, Source: src, Policy: mc.Policy},
-			lifecycle.Options{Registry: registry, Load: loader(cfg, mc, mx, logger), Logger: logger,
+			lifecycle.Options{Registry: registry, Load: loader(cfg, mc, mx, plog, logger), Logger: logger,
 				TempDir: cfg.DownloadDir, OnLoad: mx.ObserveLoad},
 		))
 	}
@@ -114,6 +126,8 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(add
 	if cerr := registry.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
+	// Every model is closed, so no record can come: write out the rest.
+	closePredictionLog(shutdownCtx, plog, logger)
 	if err == nil {
 		logger.Info("stopped")
 	}
@@ -126,4 +140,12 @@ func modelNames(models []ModelConfig) []string {
 		names[i] = m.Name + "=" + m.BasePath + " (" + m.Policy.String() + ")"
 	}
 	return names
+}
+
+// closePredictionLog closes plog (nil: nothing to do) within ctx, logging
+// the records it could not write; they never fail the run.
+func closePredictionLog(ctx context.Context, plog *predlog.Log, logger *slog.Logger) {
+	if err := plog.Close(ctx); err != nil {
+		logger.Error("prediction log incomplete", "err", err.Error())
+	}
 }

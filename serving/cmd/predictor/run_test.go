@@ -381,7 +381,7 @@ func TestReloadMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := lifecycle.NewVersionWatcher(lifecycle.Model{Name: "imgclf", Source: src, Policy: cfg.Models[0].Policy},
-		lifecycle.Options{Registry: reg, Load: loader(cfg, cfg.Models[0], nil, slog.New(slog.DiscardHandler))})
+		lifecycle.Options{Registry: reg, Load: loader(cfg, cfg.Models[0], nil, nil, slog.New(slog.DiscardHandler))})
 	var startRSS int64
 	const warm, reloads = 5, 50
 	for n := 1; n <= warm+reloads; n++ {

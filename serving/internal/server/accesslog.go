@@ -33,6 +33,16 @@ func infoFrom(ctx context.Context) *requestInfo {
 	return info
 }
 
+// EndpointFrom returns the endpoint the access log names for the request
+// in ctx ("predict", "classify", "classify_image", "v2_infer", ...), or ""
+// outside a model API. Model decorators (the prediction log) read it.
+func EndpointFrom(ctx context.Context) string {
+	if info := infoFrom(ctx); info != nil {
+		return info.Endpoint
+	}
+	return ""
+}
+
 // annotate records which model version and endpoint served the request.
 func annotate(r *http.Request, model string, version int64, endpoint string) {
 	if info := infoFrom(r.Context()); info != nil {

@@ -6,88 +6,28 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/imgclf/serving"
+	"github.com/imgclf/serving/internal/scores"
 )
 
 // Classification on top of a predict signature: the scores output
 // (probabilities) is paired with assets/labels.txt, line i naming class i.
 
-// classScore is one class of one image.
+// classScore is one class of one image, as :classify-image answers it.
 type classScore struct {
 	Label string  `json:"label"`
 	Score float32 `json:"score"`
-	index int
 }
 
-// scoreOutputNames are tried in order to find the scores output.
-var scoreOutputNames = []string{"probabilities", "scores", "probs", "predictions"}
-
-// scoresOutput picks the output holding class scores: a DT_FLOAT output
-// named like one, else the only DT_FLOAT output.
-func scoresOutput(sig serving.Signature) (string, error) {
-	for _, name := range scoreOutputNames {
-		if info, ok := sig.Outputs[name]; ok && info.DType == serving.DTFloat {
-			return name, nil
-		}
-	}
-	var floats []string
-	for k, info := range sig.Outputs {
-		if info.DType == serving.DTFloat {
-			floats = append(floats, k)
-		}
-	}
-	if len(floats) == 1 {
-		return floats[0], nil
-	}
-	return "", serving.Errorf(serving.Invalid, "signature %q has no single float scores output (named one of %v) to classify with; use :predict", sig.Name, scoreOutputNames)
-}
-
-// scoreRows splits a [batch, classes] or [classes] float tensor into rows.
-func scoreRows(t *serving.Tensor) ([][]float32, error) {
-	if t.DType != serving.DTFloat || len(t.Shape) < 1 || len(t.Shape) > 2 {
-		return nil, serving.Errorf(serving.Invalid, "scores must be a float tensor of shape [batch, classes], got %s %v", t.DType, t.Shape)
-	}
-	if len(t.Shape) == 1 {
-		if t.Shape[0] == 0 {
-			return nil, serving.Errorf(serving.Invalid, "scores have no classes")
-		}
-		return [][]float32{t.Float32}, nil
-	}
-	n, c := int(t.Shape[0]), int(t.Shape[1])
-	if n == 0 || c == 0 {
-		return nil, serving.Errorf(serving.Invalid, "scores of shape %v are empty", t.Shape)
-	}
-	rows := make([][]float32, n)
-	for i := range rows {
-		rows[i] = t.Float32[i*c : (i+1)*c : (i+1)*c]
-	}
-	return rows, nil
-}
-
-// topK returns the k best classes, best first (all when k <= 0).
-func topK(scores []float32, k int, labels []string) []classScore {
-	out := make([]classScore, len(scores))
-	for i, s := range scores {
-		label := strconv.Itoa(i)
-		if i < len(labels) {
-			label = labels[i]
-		}
-		out[i] = classScore{Label: label, Score: s, index: i}
-	}
-	slices.SortStableFunc(out, func(a, b classScore) int {
-		switch {
-		case a.Score > b.Score:
-			return -1
-		case a.Score < b.Score:
-			return 1
-		}
-		return 0
-	})
-	if k > 0 && k < len(out) {
-		out = out[:k]
+// topK returns the k best classes, best first (all when k <= 0), each
+// named by its label, else by its index.
+func topK(row []float32, k int, labels []string) []classScore {
+	ranked := scores.TopK(row, k, labels)
+	out := make([]classScore, len(ranked))
+	for i, c := range ranked {
+		out[i] = classScore{Label: c.Name(), Score: c.Score}
 	}
 	return out
 }
@@ -153,7 +93,7 @@ func (s *Server) handleClassify(w http.ResponseWriter, r *http.Request, route mo
 	}
 	defer lease.Release()
 	sig := lease.Model.Signature()
-	scoresKey, err := scoresOutput(sig)
+	scoresKey, err := scores.Output(sig)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -193,5 +133,5 @@ func (s *Server) classify(r *http.Request, lease *Lease, inputs map[string]*serv
 	if err := t.Validate(); err != nil {
 		return nil, serving.Errorf(serving.Internal, "model output %q: %v", scoresKey, err)
 	}
-	return scoreRows(t)
+	return scores.Rows(t)
 }

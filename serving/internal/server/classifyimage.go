@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/imgclf/serving"
+	"github.com/imgclf/serving/internal/scores"
 )
 
 // DefaultTopK is how many classes :classify-image returns without ?k=.
@@ -61,7 +62,7 @@ func (s *Server) handleClassifyImage(w http.ResponseWriter, r *http.Request, rou
 		writeError(w, r, err)
 		return
 	}
-	scoresKey, err := scoresOutput(sig)
+	scoresKey, err := scores.Output(sig)
 	if err != nil {
 		writeError(w, r, err)
 		return

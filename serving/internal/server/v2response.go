@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/imgclf/serving"
+	"github.com/imgclf/serving/internal/scores"
 )
 
 // v2InferResponse is the JSON part of an infer reply.
@@ -132,25 +133,25 @@ func v2Binary(t *serving.Tensor) []byte {
 // row of a [batch, classes] (or [classes]) score tensor, the top k classes
 // as "score:index:label" strings (":label" only when labels.txt has one).
 func classification(t *serving.Tensor, k int, labels []string) (*serving.Tensor, error) {
-	scores, err := scoreRows(t)
+	rows, err := scores.Rows(t)
 	if err != nil {
 		return nil, err
 	}
 	out := &serving.Tensor{DType: serving.DTString}
-	for _, row := range scores {
-		for _, c := range topK(row, k, labels) {
-			s := strconv.FormatFloat(float64(c.Score), 'f', -1, 32) + ":" + strconv.Itoa(c.index)
-			if c.Label != strconv.Itoa(c.index) {
+	for _, row := range rows {
+		for _, c := range scores.TopK(row, k, labels) {
+			s := strconv.FormatFloat(float64(c.Score), 'f', -1, 32) + ":" + strconv.Itoa(c.Index)
+			if c.Label != "" {
 				s += ":" + c.Label
 			}
 			out.Strings = append(out.Strings, []byte(s))
 		}
 	}
-	kk := int64(min(k, len(scores[0])))
+	kk := int64(min(k, len(rows[0])))
 	if len(t.Shape) == 1 {
 		out.Shape = []int64{kk}
 	} else {
-		out.Shape = []int64{int64(len(scores)), kk}
+		out.Shape = []int64{int64(len(rows)), kk}
 	}
 	return out, nil
 }

@@ -24,17 +24,15 @@ type GCS struct {
 	logger *slog.Logger
 }
 
-var _ Source = (*GCS)(nil)
-
 // NewGCS returns the Source for a gs:// URI.
 func NewGCS(ctx context.Context, uri string, opts Options) (*GCS, error) {
-	where, err := parseBucketPath(uri, "gs")
+	where, err := parseBucketPath(uri, "gs", opts.role())
 	if err != nil {
 		return nil, err
 	}
 	client, err := storage.NewClient(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("model base path %s: creating the GCS client: %w", uri, err)
+		return nil, fmt.Errorf("%s %s: creating the GCS client: %w", opts.role(), uri, err)
 	}
 	return &GCS{bucketPath: where, client: client, logger: logger(opts.Logger)}, nil
 }
@@ -98,4 +96,20 @@ func (g *GCS) wrap(err error, what string) error {
 		return serving.Errorf(serving.NotFound, "bucket gs://%s does not exist", g.bucket)
 	}
 	return fmt.Errorf("gs://%s: %s: %w", g.bucket, what, err)
+}
+
+// Put uploads data as <prefix>/key in one request; GCS shows an object
+// only once its upload is complete.
+func (g *GCS) Put(ctx context.Context, key string, data []byte) error {
+	ctx, cancel := context.WithCancel(ctx) // cancelling abandons a failed upload
+	defer cancel()
+	w := g.client.Bucket(g.bucket).Object(g.root() + key).NewWriter(ctx)
+	w.ChunkSize = 0 // one request, no resumable session: the files are small
+	if _, err := w.Write(data); err != nil {
+		return g.wrap(err, "writing "+g.root()+key)
+	}
+	if err := w.Close(); err != nil {
+		return g.wrap(err, "writing "+g.root()+key)
+	}
+	return nil
 }

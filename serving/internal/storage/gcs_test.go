@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -84,4 +85,21 @@ func TestGCSVersionsAndFetch(t *testing.T) {
 	if _, err := missing.Versions(ctx); err == nil || !strings.Contains(err.Error(), "no-such-bucket") {
 		t.Errorf("Versions() on a missing bucket = %v", err)
 	}
+}
+
+func TestGCSPut(t *testing.T) {
+	ctx := context.Background()
+	c := fakeGCS(t)
+	if err := c.Bucket("logs").Create(ctx, "emulator", nil); err != nil {
+		t.Fatal(err)
+	}
+	checkPut(t, "gs", func(bucket, key string) (string, error) {
+		r, err := c.Bucket(bucket).Object(key).NewReader(ctx)
+		if err != nil {
+			return "", err
+		}
+		defer r.Close()
+		b, err := io.ReadAll(r)
+		return string(b), err
+	})
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -17,8 +18,6 @@ type Local struct {
 	BasePath string
 	Logger   *slog.Logger
 }
-
-var _ Source = (*Local)(nil)
 
 func (l *Local) String() string { return l.BasePath }
 
@@ -92,4 +91,39 @@ func missingFiles(dir string) []string {
 		}
 	}
 	return missing
+}
+
+// Put writes data to BasePath/key through a temporary file in the same
+// directory, renamed into place once complete, so a reader never sees part
+// of a file. Missing directories are created.
+func (l *Local) Put(_ context.Context, key string, data []byte) error {
+	if !safeRelPath(key) {
+		return fmt.Errorf("%s: key %q escapes the directory", l.BasePath, key)
+	}
+	dest := filepath.Join(l.BasePath, filepath.FromSlash(key))
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644) // CreateTemp's 0600 would hide the file from other readers
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dest)
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", dest, err)
+	}
+	return nil
 }

@@ -161,3 +161,69 @@ func TestLocalFetchChecksTheMarker(t *testing.T) {
 		})
 	}
 }
+
+func TestLocalPut(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := NewWriter(ctx, "file://"+dir+"/logs", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "faces/3/date=2026-12-06/predictions-1.jsonl.gz"
+	if err := w.Put(ctx, key, []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Put(ctx, key, []byte("second")); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	if want := []string{"logs/" + key}; !reflect.DeepEqual(files, want) {
+		t.Errorf("files = %v, want only %v (no temporary file left)", files, want)
+	}
+	p := filepath.Join(dir, "logs", filepath.FromSlash(key))
+	if b, err := os.ReadFile(p); err != nil || string(b) != "second" {
+		t.Errorf("content = %q, %v; want the overwrite", b, err)
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode = %v, %v; want 0644 so other users' readers can read it", fi.Mode(), err)
+	}
+
+	if err := w.Put(ctx, "../escape", []byte("x")); err == nil || !strings.Contains(err.Error(), "escapes") {
+		t.Errorf("Put(../escape) = %v", err)
+	}
+	// A file where a directory must go: the write fails and leaves nothing.
+	if err := os.WriteFile(filepath.Join(dir, "logs", "blocked"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Put(ctx, "blocked/1/f", []byte("x")); err == nil {
+		t.Error("Put() under a file succeeded")
+	}
+}
+
+func TestCheckURI(t *testing.T) {
+	opts := Options{Role: "--prediction-log-uri"}
+	tests := []struct{ uri, wantErr string }{
+		{"/var/log/predictions", ""},
+		{"file:///var/log/predictions", ""},
+		{"gs://bucket/prefix", ""},
+		{"s3://bucket", ""},
+		{"az://bucket/p", "--prediction-log-uri az://bucket/p: az:// is not supported; use a local directory, gs://bucket/prefix or s3://bucket/prefix"},
+		{"gs:///p", "--prediction-log-uri gs:///p: no bucket name; use gs://bucket/prefix"},
+	}
+	for _, tt := range tests {
+		err := CheckURI(tt.uri, opts)
+		if (tt.wantErr == "" && err != nil) || (tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr)) {
+			t.Errorf("CheckURI(%s) = %v, want %q", tt.uri, err, tt.wantErr)
+		}
+	}
+	if _, err := NewWriter(context.Background(), "az://b/p", opts); err == nil || !strings.Contains(err.Error(), "--prediction-log-uri az://b/p") {
+		t.Errorf("NewWriter(az://) = %v", err)
+	}
+}

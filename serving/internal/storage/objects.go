@@ -14,17 +14,20 @@ import (
 	"github.com/imgclf/serving"
 )
 
-// bucketPath is a model base path in an object store, <scheme>://bucket/prefix.
+// bucketPath is a model base path (or another base URI) in an object
+// store, <scheme>://bucket/prefix.
 type bucketPath struct {
 	scheme string // "gs", "s3"
 	bucket string
 	prefix string // without trailing slash; "" for the bucket root
 }
 
-func parseBucketPath(uri, scheme string) (bucketPath, error) {
+// parseBucketPath splits <scheme>://bucket/prefix; role names the URI in
+// errors (Options.Role).
+func parseBucketPath(uri, scheme, role string) (bucketPath, error) {
 	bucket, prefix, _ := strings.Cut(strings.TrimPrefix(uri, scheme+"://"), "/")
 	if bucket == "" {
-		return bucketPath{}, serving.Errorf(serving.Invalid, "model base path %s: no bucket name; use %s://bucket/prefix", uri, scheme)
+		return bucketPath{}, serving.Errorf(serving.Invalid, "%s %s: no bucket name; use %s://bucket/prefix", role, uri, scheme)
 	}
 	return bucketPath{scheme: scheme, bucket: bucket, prefix: strings.Trim(prefix, "/")}, nil
 }

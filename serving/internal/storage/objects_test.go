@@ -91,3 +91,59 @@ func checkVersionsAndFetch(t *testing.T, scheme string) {
 		t.Errorf("a failed fetch left %d entries in the temp dir", len(left))
 	}
 }
+
+// checkPut writes through the Writers for <scheme>://logs/pred and
+// <scheme>://logs (bucket "logs" must exist) and reads each object back
+// with read (bucket, key): nested keys, binary content, an overwrite, and
+// a missing bucket's error.
+func checkPut(t *testing.T, scheme string, read func(bucket, key string) (string, error)) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := NewWriter(ctx, scheme+"://logs/pred/", Options{Role: "--prediction-log-uri"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := w.String(), scheme+"://logs/pred"; got != want {
+		t.Errorf("String() = %s, want %s", got, want)
+	}
+	binary := make([]byte, 256)
+	for i := range binary {
+		binary[i] = byte(i)
+	}
+	for key, content := range map[string]string{
+		"faces/3/date=2026-12-06/predictions-20261206T123456Z-host-1-000001.jsonl.gz": string(binary),
+		"top.txt": "top",
+	} {
+		if err := w.Put(ctx, key, []byte(content)); err != nil {
+			t.Fatalf("Put(%s) = %v", key, err)
+		}
+		if got, err := read("logs", "pred/"+key); err != nil || got != content {
+			t.Errorf("object pred/%s = %q, %v; want %q", key, got, err, content)
+		}
+	}
+	if err := w.Put(ctx, "top.txt", []byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := read("logs", "pred/top.txt"); err != nil || got != "again" {
+		t.Errorf("overwritten object = %q, %v", got, err)
+	}
+
+	root, err := NewWriter(ctx, scheme+"://logs", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Put(ctx, "root.txt", []byte("r")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := read("logs", "root.txt"); err != nil || got != "r" {
+		t.Errorf("object at the bucket root = %q, %v", got, err)
+	}
+
+	missing, err := NewWriter(ctx, scheme+"://no-such-bucket/p", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := missing.Put(ctx, "x", []byte("x")); err == nil || !strings.Contains(err.Error(), "no-such-bucket") {
+		t.Errorf("Put() into a missing bucket = %v, want an error naming it", err)
+	}
+}

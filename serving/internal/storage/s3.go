@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,27 +35,25 @@ type S3 struct {
 	logger *slog.Logger
 }
 
-var _ Source = (*S3)(nil)
-
 // NewS3 returns the Source for an s3:// URI. It resolves the credentials
 // once, so a missing one fails here, naming the URI and the variables.
 func NewS3(ctx context.Context, uri string, opts Options) (*S3, error) {
-	where, err := parseBucketPath(uri, "s3")
+	where, err := parseBucketPath(uri, "s3", opts.role())
 	if err != nil {
 		return nil, err
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("model base path %s: loading the AWS configuration: %w", uri, err)
+		return nil, fmt.Errorf("%s %s: loading the AWS configuration: %w", opts.role(), uri, err)
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
 	if cfg.Credentials == nil {
-		return nil, serving.Errorf(serving.Invalid, "model base path %s: no AWS credentials; %s", uri, credentialsHint)
+		return nil, serving.Errorf(serving.Invalid, "%s %s: no AWS credentials; %s", opts.role(), uri, credentialsHint)
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return nil, serving.Errorf(serving.Invalid, "model base path %s: no AWS credentials (%v); %s", uri, err, credentialsHint)
+		return nil, serving.Errorf(serving.Invalid, "%s %s: no AWS credentials (%v); %s", opts.role(), uri, err, credentialsHint)
 	}
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.UsePathStyle = o.BaseEndpoint != nil // an endpoint override: MinIO, SeaweedFS, ...
@@ -119,4 +118,15 @@ func (s *S3) wrap(err error, what string) error {
 		}
 	}
 	return fmt.Errorf("%s: %s: %w", s, what, err)
+}
+
+// Put uploads data as <prefix>/key with one PutObject; S3 shows an object
+// only once its upload is complete.
+func (s *S3) Put(ctx context.Context, key string, data []byte) error {
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.root() + key),
+		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data)))})
+	if err != nil {
+		return s.wrap(err, "writing "+s.root()+key)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,4 +113,21 @@ func TestS3BadBasePaths(t *testing.T) {
 		!strings.Contains(err.Error(), "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") {
 		t.Errorf("New(no credentials) = %v", err)
 	}
+}
+
+func TestS3Put(t *testing.T) {
+	ctx := context.Background()
+	c := motoS3(t)
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("logs")}); err != nil {
+		t.Fatal(err)
+	}
+	checkPut(t, "s3", func(bucket, key string) (string, error) {
+		obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil {
+			return "", err
+		}
+		defer obj.Body.Close()
+		b, err := io.ReadAll(obj.Body)
+		return string(b), err
+	})
 }

@@ -1,7 +1,8 @@
 // Package storage discovers model versions in TF Serving's layout,
 // <model_base_path>/<N>/, on a local disk, in Google Cloud Storage or in
 // S3 (or an S3-compatible store), and makes a version loadable from a local
-// directory.
+// directory. It also writes whole files to the same three kinds of store
+// (Writer), for the prediction log.
 //
 // The publishing contract (components/storage on the Python side): a
 // version is complete once its _COMPLETE marker exists; the marker is JSON
@@ -54,27 +55,88 @@ type Source interface {
 	String() string
 }
 
-// Options configure a Source.
+// Writer stores whole files under a base URI: a local directory, or a
+// prefix in a bucket.
+type Writer interface {
+	// Put stores data as key (a slash-separated path under the base),
+	// replacing any object there. Readers see the whole file or none of it.
+	Put(ctx context.Context, key string, data []byte) error
+	// String is the base URI, for logs and errors.
+	String() string
+}
+
+// Options configure a Source or a Writer.
 type Options struct {
 	// Logger receives debug lines about incomplete versions; nil discards them.
 	Logger *slog.Logger
+	// Role says what the URI is in errors, e.g. "--prediction-log-uri";
+	// default "model base path".
+	Role string
 }
+
+func (o Options) role() string {
+	if o.Role == "" {
+		return "model base path"
+	}
+	return o.Role
+}
+
+// store is what each kind of storage implements.
+type store interface {
+	Source
+	Writer
+}
+
+var (
+	_ store = (*Local)(nil)
+	_ store = (*GCS)(nil)
+	_ store = (*S3)(nil)
+)
 
 // New returns the Source for a model base path: a local directory, a
 // file:// URI, gs://bucket/prefix or s3://bucket/prefix.
 func New(ctx context.Context, basePath string, opts Options) (Source, error) {
+	return open(ctx, basePath, opts)
+}
+
+// NewWriter returns the Writer for a local directory, a file:// URI,
+// gs://bucket/prefix or s3://bucket/prefix, with the same credentials and
+// endpoints as a Source there.
+func NewWriter(ctx context.Context, uri string, opts Options) (Writer, error) {
+	return open(ctx, uri, opts)
+}
+
+// CheckURI reports, without connecting, an unsupported scheme or a
+// missing bucket name: what New and NewWriter would refuse at once.
+func CheckURI(uri string, opts Options) error {
+	scheme, ok := schemeOf(uri)
 	switch {
-	case strings.HasPrefix(basePath, "gs://"):
-		return NewGCS(ctx, basePath, opts)
-	case strings.HasPrefix(basePath, "s3://"):
-		return NewS3(ctx, basePath, opts)
-	case strings.HasPrefix(basePath, "file://"):
-		return &Local{BasePath: strings.TrimPrefix(basePath, "file://"), Logger: opts.Logger}, nil
-	case strings.Contains(basePath, "://"):
-		scheme := basePath[:strings.Index(basePath, "://")]
-		return nil, serving.Errorf(serving.Invalid, "model base path %s: %s:// is not supported; use a local directory, gs://bucket/prefix or s3://bucket/prefix", basePath, scheme)
+	case !ok || scheme == "file":
+		return nil
+	case scheme == "gs" || scheme == "s3":
+		_, err := parseBucketPath(uri, scheme, opts.role())
+		return err
 	}
-	return &Local{BasePath: basePath, Logger: opts.Logger}, nil
+	return serving.Errorf(serving.Invalid, "%s %s: %s:// is not supported; use a local directory, gs://bucket/prefix or s3://bucket/prefix", opts.role(), uri, scheme)
+}
+
+func open(ctx context.Context, uri string, opts Options) (store, error) {
+	if err := CheckURI(uri, opts); err != nil {
+		return nil, err
+	}
+	switch scheme, _ := schemeOf(uri); scheme {
+	case "gs":
+		return NewGCS(ctx, uri, opts)
+	case "s3":
+		return NewS3(ctx, uri, opts)
+	}
+	return &Local{BasePath: strings.TrimPrefix(uri, "file://"), Logger: opts.Logger}, nil
+}
+
+// schemeOf returns the scheme of a <scheme>://... URI; false for a plain path.
+func schemeOf(uri string) (string, bool) {
+	scheme, _, ok := strings.Cut(uri, "://")
+	return scheme, ok
 }
 
 // Latest returns the highest version, or false when there is none.
