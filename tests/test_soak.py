@@ -16,7 +16,7 @@ def figures(predictor_binary, tmp_path_factory):
 
 
 def test_no_request_fails_in_any_scenario(figures):
-    assert len(figures) == 7
+    assert len(figures) == 9
     for name, f in figures.items():
         assert f["requests_sent"] > 0, name
         assert f["requests_failed"] == 0, (name, f["notes"])
@@ -37,6 +37,12 @@ def test_bad_versions_are_reported_while_the_good_one_serves(figures):
     f = figures["corrupt, partial and empty versions"]
     assert f["notes"]["status"]["1"]["state"] == "AVAILABLE"
     assert f["notes"]["corrupt_version_reported"]
+
+
+def test_prediction_logs_survive_a_store_outage(figures):
+    for outage in ("gs:// store goes away", "s3:// store hangs"):
+        notes = figures[f"prediction log {outage}"]["notes"]
+        assert notes["records_stored"] == notes["requests_answered"] > 0, outage
 
 
 def test_overload_sheds_with_retry_after(figures):

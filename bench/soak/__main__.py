@@ -32,6 +32,8 @@ def run(short: bool, workdir: Path) -> list[dict]:
             scenarios.bad_versions(models, workdir),
             scenarios.store_goes_away(models, workdir, GCSBuckets(gcs), "goes away"),
             scenarios.store_goes_away(models, workdir, S3Buckets(s3), "hangs"),
+            scenarios.prediction_log_store_outage(models, workdir, GCSBuckets(gcs), "goes away"),
+            scenarios.prediction_log_store_outage(models, workdir, S3Buckets(s3), "hangs"),
             scenarios.sigterm_mid_load(models, workdir),
             scenarios.overload(models, workdir, seconds=3 if short else 20),
             scenarios.hostile_inputs(models, workdir, mutations=50 if short else 1000),

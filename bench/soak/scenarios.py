@@ -2,6 +2,7 @@
 faults, and returns its figures; ``failed`` counts answers that were wrong or missing
 where the scenario promises an answer."""
 
+import gzip
 import http.client
 import json
 import random
@@ -16,7 +17,7 @@ from pathlib import Path
 from bench.procstats import status_kib
 from bench.soak.load import SteadyLoad, send
 from bench.soak.models import SoakModels, answered_version, corrupt_copy
-from components.storage import publish_version
+from components.storage import open_store, publish_version
 from pipelines.predictor_process import LocalPredictor
 
 MODEL = "soak"
@@ -179,6 +180,47 @@ def store_goes_away(models: SoakModels, workdir: Path, store, outage: str) -> Fi
     figures.requests_failed = count_wrong(load.result.answers, models, allowed=("A", "B"))
     figures.faults_survived = int(ready_while_down and recovered and not figures.requests_failed)
     figures.notes = {"ready_while_store_down": ready_while_down, "new_version_after": recovered}
+    return figures
+
+
+def prediction_log_store_outage(models: SoakModels, workdir: Path, store, outage: str) -> Figures:
+    """Prediction logs go to a bucket whose server has an ``outage`` mid-load (see
+    :func:`store_goes_away`): no request waits for it or fails, the files are kept and
+    retried, and once it answers again every answered request's record is stored
+    (SIGTERM flushes the last file)."""
+    base = workdir / "predlog-models"
+    publish_version(models.exports["A"], str(base), MODEL)
+    log_uri = f"{store.scheme}://{store.new_bucket('predlog')}/logs"
+    figures = Figures(f"prediction log {store.scheme}:// store {outage}", faults_injected=1)
+    predictor = _predictor(
+        base / MODEL, workdir, f"--prediction-log-uri={log_uri}",
+        "--prediction-log-inputs=hash", "--prediction-log-flush-interval=1s",
+    )  # fmt: skip
+    predictor.wait_ready()
+    figures.rss_start_mb = rss_mb(predictor.process.pid)
+    with SteadyLoad(predictor.url, PREDICT, models.body) as load:
+        time.sleep(1.5)
+        store.emulator.stop()
+        time.sleep(3)
+        store.emulator.start()
+        time.sleep(1.5)
+    figures.rss_end_mb = rss_mb(predictor.process.pid)
+    exit_code = predictor.stop()
+    logs = open_store(log_uri)
+    stored = sum(
+        len(gzip.decompress(logs.read_bytes(name)).splitlines()) for name in logs.list_files()
+    )
+    answered = sum(1 for a in load.result.answers if a.status == 200)
+    figures.requests_sent = load.result.sent
+    figures.requests_failed = count_wrong(load.result.answers, models)
+    figures.faults_survived = int(
+        exit_code == 0 and stored == answered and not figures.requests_failed
+    )
+    figures.notes = {
+        "records_stored": stored,
+        "requests_answered": answered,
+        "exit_code": exit_code,
+    }
     return figures
 
 
