@@ -30,19 +30,45 @@ import (
 
 // Result is what loadgen prints.
 type Result struct {
-	Concurrency int            `json:"concurrency"`
-	Seconds     float64        `json:"seconds"`
-	Requests    int            `json:"requests"` // 200s completed in the window
-	Errors      int            `json:"errors"`   // non-200 replies and transport errors in the window
-	RPS         float64        `json:"rps"`
-	P50ms       float64        `json:"p50_ms"`
-	P90ms       float64        `json:"p90_ms"`
-	P99ms       float64        `json:"p99_ms"`
-	MaxMs       float64        `json:"max_ms"`
-	Statuses    map[string]int `json:"statuses"`
-	FirstError  string         `json:"first_error,omitempty"`
-	CPUSeconds  float64        `json:"loadgen_cpu_s"`  // this process's user+system time
-	Total       int64          `json:"total_requests"` // every reply, warm-up included
+	Concurrency int     `json:"concurrency"`
+	Seconds     float64 `json:"seconds"`
+	Requests    int     `json:"requests"` // 200s completed in the window
+	replies             // of the requests in the window
+	RPS         float64 `json:"rps"`
+	P50ms       float64 `json:"p50_ms"`
+	P90ms       float64 `json:"p90_ms"`
+	P99ms       float64 `json:"p99_ms"`
+	MaxMs       float64 `json:"max_ms"`
+	CPUSeconds  float64 `json:"loadgen_cpu_s"`  // this process's user+system time
+	Total       int64   `json:"total_requests"` // every reply, warm-up included
+}
+
+// replies tallies answers by outcome, as both modes report them.
+type replies struct {
+	Errors     int            `json:"errors"` // non-200 replies and transport errors
+	Statuses   map[string]int `json:"statuses"`
+	FirstError string         `json:"first_error,omitempty"`
+}
+
+func newReplies() replies { return replies{Statuses: map[string]int{}} }
+
+// add counts one answer and reports whether it was a 200.
+func (r *replies) add(status string, err error) bool {
+	switch {
+	case err != nil:
+		r.Errors++
+		r.Statuses["transport_error"]++
+		if r.FirstError == "" {
+			r.FirstError = err.Error()
+		}
+		return false
+	case status != "200":
+		r.Errors++
+		r.Statuses[status]++
+		return false
+	}
+	r.Statuses[status]++
+	return true
 }
 
 type sample struct {
@@ -165,22 +191,11 @@ func call(ctx context.Context, client *http.Client, url string, body []byte) sam
 }
 
 func summarize(perWorker [][]sample, conc int, dur time.Duration) Result {
-	r := Result{Concurrency: conc, Seconds: dur.Seconds(), Statuses: map[string]int{}}
+	r := Result{Concurrency: conc, Seconds: dur.Seconds(), replies: newReplies()}
 	var ok []time.Duration
 	for _, samples := range perWorker {
 		for _, s := range samples {
-			switch {
-			case s.err != nil:
-				r.Errors++
-				r.Statuses["transport_error"]++
-				if r.FirstError == "" {
-					r.FirstError = s.err.Error()
-				}
-			case s.status != "200":
-				r.Errors++
-				r.Statuses[s.status]++
-			default:
-				r.Statuses[s.status]++
+			if r.add(s.status, s.err) {
 				ok = append(ok, s.latency)
 			}
 		}

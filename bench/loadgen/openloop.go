@@ -30,26 +30,24 @@ type OpenLoop struct {
 // OpenResult is what loadgen prints in open-loop mode. Every count is of
 // requests whose intended send time falls in the window.
 type OpenResult struct {
-	Mode        string         `json:"mode"` // "open"
-	Arrival     string         `json:"arrival"`
-	OfferedRPS  float64        `json:"offered_rps"`
-	MaxInFlight int            `json:"max_inflight"`
-	Seconds     float64        `json:"seconds"`
-	Scheduled   int            `json:"scheduled"`
-	Sent        int            `json:"sent"`
-	OK          int            `json:"ok"`
-	Errors      int            `json:"errors"`  // non-200 replies and transport errors
-	Dropped     int            `json:"dropped"` // never sent: still waiting at the cap at the end
-	AchievedRPS float64        `json:"achieved_rps"`
-	P50ms       float64        `json:"p50_ms"` // of the 200s, from the intended send time
-	P90ms       float64        `json:"p90_ms"`
-	P99ms       float64        `json:"p99_ms"`
-	MaxMs       float64        `json:"max_ms"`
-	SendLagP99  float64        `json:"send_lag_p99_ms"` // sent minus intended: the generator's own queue
-	Statuses    map[string]int `json:"statuses"`
-	FirstError  string         `json:"first_error,omitempty"`
-	CPUSeconds  float64        `json:"loadgen_cpu_s"`
-	Total       int64          `json:"total_requests"` // every reply, warm-up included
+	Mode        string  `json:"mode"` // "open"
+	Arrival     string  `json:"arrival"`
+	OfferedRPS  float64 `json:"offered_rps"`
+	MaxInFlight int     `json:"max_inflight"`
+	Seconds     float64 `json:"seconds"`
+	Scheduled   int     `json:"scheduled"`
+	Sent        int     `json:"sent"`
+	OK          int     `json:"ok"`
+	replies
+	Dropped     int     `json:"dropped"` // never sent: still waiting at the cap at the end
+	AchievedRPS float64 `json:"achieved_rps"`
+	P50ms       float64 `json:"p50_ms"` // of the 200s, from the intended send time
+	P90ms       float64 `json:"p90_ms"`
+	P99ms       float64 `json:"p99_ms"`
+	MaxMs       float64 `json:"max_ms"`
+	SendLagP99  float64 `json:"send_lag_p99_ms"` // sent minus intended: the generator's own queue
+	CPUSeconds  float64 `json:"loadgen_cpu_s"`
+	Total       int64   `json:"total_requests"` // every reply, warm-up included
 }
 
 // openSample is one scheduled request: when it was due, and, if it was sent,
@@ -160,7 +158,7 @@ dispatch:
 func (o OpenLoop) summarize(samples []openSample) OpenResult {
 	r := OpenResult{
 		Mode: "open", Arrival: o.Arrival, OfferedRPS: o.Rate, MaxInFlight: o.MaxInFlight,
-		Seconds: o.Duration.Seconds(), Statuses: map[string]int{},
+		Seconds: o.Duration.Seconds(), replies: newReplies(),
 	}
 	var ok, lags []time.Duration
 	for _, s := range samples {
@@ -174,18 +172,7 @@ func (o OpenLoop) summarize(samples []openSample) OpenResult {
 		}
 		r.Sent++
 		lags = append(lags, s.lag)
-		switch {
-		case s.err != nil:
-			r.Errors++
-			r.Statuses["transport_error"]++
-			if r.FirstError == "" {
-				r.FirstError = s.err.Error()
-			}
-		case s.status != "200":
-			r.Errors++
-			r.Statuses[s.status]++
-		default:
-			r.Statuses[s.status]++
+		if r.add(s.status, s.err) {
 			ok = append(ok, s.latency)
 		}
 	}
