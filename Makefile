@@ -8,9 +8,10 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 demo: build  ## train on LFW faces locally (kfp.local), serve with Go, predict held-out images
 	$(PY) -m pipelines.demo
 
-test: lint lint-k8s k8s-tools cluster-tools image-files images test-go test-python  ## every Python and Go test
-# make test builds the control plane and the images first, so the cluster and container
-# tests must run, not skip.
+test: lint lint-k8s cluster-packages image-files images bench-images test-go test-python  ## every Python and Go test
+# make test builds the images first, and the cluster's programs before its first cluster
+# test (tests/k8s_cluster.py: .ci/run builds them in the background meanwhile), so the
+# cluster and container tests must run, not skip.
 test: export K8S_REQUIRE_CLUSTER = 1
 test: export IMAGES_REQUIRED = 1
 
@@ -92,10 +93,12 @@ k8s-tools:  ## control plane, kubelet, kube-proxy, kubectl, etcd, kwokctl (cold 
 	nice -n 10 bash scripts/build_k8s_tools.sh
 
 # The local cluster (README "Local cluster"): a real node on this machine, as root.
-.PHONY: cluster-tools cluster-up cluster-down cluster-status
-cluster-tools:  ## containerd, metrics-server, Traefik, pause; runc, CNI, iptables from Debian
-	bash scripts/cluster/install_node_packages.sh
+.PHONY: cluster-tools cluster-packages cluster-up cluster-down cluster-status
+cluster-tools: cluster-packages  ## containerd, metrics-server, Traefik, pause; runc, CNI, iptables from Debian
 	nice -n 10 bash scripts/cluster/build_node_tools.sh
+
+cluster-packages:  ## the node's runc, CNI plugins and iptables from Debian
+	bash scripts/cluster/install_node_packages.sh
 
 cluster-up: .venv/.installed k8s-tools cluster-tools images  ## start the one-node cluster; prints its kubeconfig
 	$(PY) -m cluster up
@@ -143,3 +146,13 @@ build/kserve-venv/.installed: requirements-kserve.txt requirements.lock bench/se
 .PHONY: bench
 bench: build build/kserve-venv/.installed  ## Go predictor vs Flask, FastAPI, KServe: closed loop and open-loop sweep (~25 min on 2 cores): bench/results/
 	$(PY) bench/run.py --latest $(BENCH_ARGS)
+
+# `make bench BENCH_ARGS=--containers` or `make bench-containers`: every server in its image under
+# a 1-CPU quota (README "Benchmarks"); the Python peers share the bench peers image, built on
+# the trainer image (Dockerfiles/bench-peers.Dockerfile; warm: seconds).
+.PHONY: bench-images bench-containers
+bench-images: images  ## the bench peers image: Flask, FastAPI, KServe on the trainer image
+	bash scripts/images/build.sh bench-peers
+
+bench-containers: build bench-images  ## make bench with each server in a container, --cpus=1: bench/results/
+	$(PY) bench/run.py --containers --latest $(BENCH_ARGS)

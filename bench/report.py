@@ -23,6 +23,8 @@ def write(result: dict, out_dir: Path, stamp: str) -> dict[str, Path]:
     """Add the goals to ``result`` and write ``<stamp>.json``, ``.md`` and ``.png``."""
     result["goals"] = goals(result)
     result["sustained"] = sustained(result)
+    if result.get("containers"):
+        result["container_ratios"] = container_ratios(result)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {ext: out_dir / f"{stamp}.{ext}" for ext in ("json", "md", "png")}
     if result.get("sweeps"):
@@ -206,15 +208,54 @@ def sweep_goals(result: dict) -> list[dict]:
     return out
 
 
+def container_ratios(result: dict) -> list[dict]:
+    """Per model: the predictor's time to ready and image size over each Python peer's."""
+    entries = {(c["model"], c["server"]): c for c in result.get("containers", [])}
+    out = []
+    for model in dict.fromkeys(model for model, _ in entries):
+        go = entries.get((model, "go-predictor"))
+        for peer in PYTHON_PEERS:
+            p = entries.get((model, peer))
+            if go is None or p is None:
+                continue
+            ready, size = _ratio(go["ready_s"], p["ready_s"]), _ratio(go["image_mb"], p["image_mb"])
+            out.append(
+                {
+                    "model": model,
+                    "peer": peer,
+                    "ready_ratio": None if ready is None else round(ready, 3),
+                    "image_size_ratio": None if size is None else round(size, 3),
+                }
+            )
+    return out
+
+
+def _where(result: dict) -> str:
+    """Where the servers and the load generator ran: pinned cores, or containers under a quota."""
+    m = result["machine"]
+    if result.get("mode") != "containers":
+        return (
+            f"servers pinned to CPU {m['server_cpus']}, load generator to CPU "
+            f"{m['loadgen_cpus']} (taskset), loopback."
+        )
+    cfg = result["config"]["containers"]
+    return (
+        f"servers in containers ({cfg['engine']}, --cpus={cfg['cpus']}: a CFS quota, no "
+        f"pinning; network {cfg['network']}), load generator pinned to CPU "
+        f"{m['loadgen_cpus']} (taskset)."
+    )
+
+
 def markdown(result: dict, plot_name: str, sweep_plot: str | None = None) -> str:
     """The whole report as Markdown: where it ran, the runs, the sweep, limits, goals."""
     m, v, load = result["machine"], result["versions"], result["load_avg_1m"]
     kserve = f", KServe ModelServer {v['kserve']}" if v.get("kserve") else ""
+    in_containers = result.get("mode") == "containers"
+    title = "make bench --containers" if in_containers else "make bench"
     lines = [
-        f"## make bench, {result['started']}",
+        f"## {title}, {result['started']}",
         "",
-        f"{m['cpu']}, {m['cores']} cores: servers pinned to CPU {m['server_cpus']}, load "
-        f"generator to CPU {m['loadgen_cpus']} (taskset), loopback. Load average (1 min) "
+        f"{m['cpu']}, {m['cores']} cores: {_where(result)} Load average (1 min) "
         f"{load['before']} before, {load['after']} after. TensorFlow {v['tensorflow-cpu']}, "
         f"{v['go']}, Python {v['python']}, Flask {v['flask']} + gunicorn {v['gunicorn']}, "
         f"FastAPI {v['fastapi']} + uvicorn {v['uvicorn']}{kserve}; commit {v['commit']}. "
@@ -224,18 +265,27 @@ def markdown(result: dict, plot_name: str, sweep_plot: str | None = None) -> str
         f"`{result['command']}`",
         "",
         "| model | server | c | req/s | p50 ms | p90 ms | p99 ms | errors | peak RSS MiB "
-        "| CPU s/1k req | ready s |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| CPU s/1k req | ready s |" + (" throttled |" if in_containers else ""),
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|" + ("--:|" if in_containers else ""),
     ]
     for r in result["runs"]:
+        throttled = r.get("throttled_share")
         lines.append(
             f"| {r['model']} | {r['server']} | {r['concurrency']} | {r['rps']:.1f}"
             f"{' †' if r.get('loadgen_bound') else ''} | "
             f"{r['p50_ms']:.1f} | {r['p90_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
             f"{r['peak_rss_mib']} | {r['cpu_s_per_1k']:.2f} | {r['ready_s']:.2f} |"
+            + (f" {'-' if throttled is None else f'{throttled:.0%}'} |" if in_containers else "")
         )
     if any(r.get("loadgen_bound") for r in result["runs"]):
         lines += ["", "† the load generator used over 90% of its core: the server may be faster."]
+    if in_containers:
+        lines += [
+            "",
+            "throttled: the share of the level's 100 ms CFS periods in which the server used "
+            "up its quota and had to wait for the next period.",
+        ]
+    lines += containers_markdown(result)
     lines += sweep_markdown(result)
     if result.get("inprocess"):
         lines += [
@@ -261,6 +311,58 @@ def markdown(result: dict, plot_name: str, sweep_plot: str | None = None) -> str
     if sweep_plot:
         lines += [f"![open loop: p99 against offered rate]({sweep_plot})", ""]
     return "\n".join(lines)
+
+
+def containers_markdown(result: dict) -> list[str]:
+    """Each server's container: image and its size, time to ready, peak memory, CPU quota."""
+    entries = result.get("containers")
+    if not entries:
+        return []
+    engine = result["config"]["containers"]["engine"]
+    lines = [
+        "",
+        f"In containers ({result['config']['containers']['cpus']} CPU quota): ready s is from "
+        f"`{engine} run` until the first 200 from `GET /v2/health/ready` (the engine's "
+        "start included); image MB is the uncompressed image (`image inspect` Size), the "
+        "Python peers' one shared image; peak memory is the cgroup's "
+        "`memory.max_usage_in_bytes` (anonymous memory and the page cache this container "
+        "read first: files an earlier container already read are charged to that one), "
+        "peak RSS its processes' summed VmHWM, as on the host; the quota is read back from "
+        "the container's cgroup (`cpu.cfs_quota_us` / `cpu.cfs_period_us`).",
+        "",
+        "| model | server | image | image MB | ready s | peak memory MiB (cgroup) "
+        "| peak RSS MiB | CPU quota |",
+        "|---|---|---|--:|--:|--:|--:|---|",
+    ]
+    for c in entries:
+        image = f"`{c['image']}`"
+        if c["server"] in PYTHON_PEERS:
+            image += f" (one image for {', '.join(PYTHON_PEERS)})"
+        q = c["cpu_quota"]
+        quota = f"{q['cpu_limit']} ({q['cgroup_quota_us']}/{q['cgroup_period_us']} µs)"
+        lines.append(
+            f"| {c['model']} | {c['server']} | {image} | {c['image_mb']} | {c['ready_s']:.2f} "
+            f"| {c['peak_mem_mib']} | {c['peak_rss_mib']} | {quota} |"
+        )
+    ratios = result.get("container_ratios") or container_ratios(result)
+    if ratios:
+        lines += [
+            "",
+            "go-predictor / each Python peer, in containers:",
+            "",
+            "| model | peer | time to ready | image size |",
+            "|---|---|--:|--:|",
+        ]
+        lines += [
+            f"| {x['model']} | {x['peer']} | {_fmt(x['ready_ratio'])} "
+            f"| {_fmt(x['image_size_ratio'])} |"
+            for x in ratios
+        ]
+    return lines
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g}"
 
 
 def sweep_markdown(result: dict) -> list[str]:

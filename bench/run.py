@@ -27,6 +27,13 @@ Also measured on the same core(s): the in-process limit of each model, from
 Python (signature in a loop) and from Go (the predictor's model package in a
 loop, ``bench/inprocess``). Writes ``<out>/<timestamp>.json``, ``.md``, ``.png``
 and ``-sweep.png`` and prints the tables (``bench/report.py``).
+
+``--containers`` runs each server in its container image instead, under a
+1-CPU CFS quota (``--cpus=1``, what a Kubernetes CPU limit gives) rather than
+pinned with taskset, on the host's loopback, the model mounted read-only
+(``bench/containers.py``); every row is tagged with its mode, and the report
+adds each server's time to ready from ``<engine> run``, image size and peak
+memory. ``go-nethttp`` has no image and is left out there.
 """
 
 import argparse
@@ -39,10 +46,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import containers  # noqa: E402
 import procstats  # noqa: E402
 import report  # noqa: E402
 from models import CLASSES, BenchModel, ensure_model  # noqa: E402
@@ -82,52 +91,93 @@ class Server:
     serves_model: bool = True
     api: str = "v1"  # the predict request it is sent: "v1" (TF Serving REST) or "v2" (OIP)
     noop: bool = True  # also measured on the no-model endpoint
+    image: str | None = None  # --containers: the image it runs in (argv[0] its entrypoint)
 
 
-def servers_for(model: BenchModel, workers: int, predictor: Path) -> list[Server]:
-    """Every server of the comparison, configured for ``model``."""
-    base, name = str(model.base_path), model.name
+@dataclass(frozen=True)
+class Layout:
+    """Where the servers' programs and the models are: on this host, or inside the images."""
+
+    predictor: str
+    python_bin: Path  # gunicorn, uvicorn
+    kserve_python: Path
+    servers_dir: Path  # bench/servers
+    models: Path  # holds <model name>/<N>/
+    predictor_image: str | None = None
+    peers_image: str | None = None
+
+    @classmethod
+    def host(cls, predictor: Path, models: Path) -> "Layout":
+        return cls(str(predictor), VENV_BIN, KSERVE_PYTHON, ROOT / "bench" / "servers", models)
+
+    @classmethod
+    def images(cls) -> "Layout":
+        """The predictor image and the bench peers image (``bench/containers.py``)."""
+        return cls(
+            containers.PREDICTOR_BINARY,
+            containers.PEERS_VENV_BIN,
+            containers.PEERS_VENV_BIN / "python",
+            containers.PEERS_SERVERS_DIR,
+            containers.MODELS_MOUNT,
+            containers.PREDICTOR_IMAGE,
+            containers.PEERS_IMAGE,
+        )
+
+
+def servers_for(model: BenchModel, workers: int, layout: Layout, batching: str | None) -> list:
+    """Every server of the comparison, configured for ``model``; ``batching`` is the value
+    of the predictor's ``--batching`` flag (``batching_flags``), None when it has none."""
+    base, name = str(layout.models / model.name), model.name
+    servers_dir = layout.servers_dir
     py_env = {"BENCH_MODEL_BASE_PATH": base, "BENCH_MODEL_NAME": name}
-    go = [str(predictor), "--listen-addr=127.0.0.1:{port}", f"--model-base-path={base}"]
+    go = [layout.predictor, "--listen-addr=127.0.0.1:{port}", f"--model-base-path={base}"]
     go += [f"--model-name={name}", "--log-level=warn"]  # no access log, like the Python servers
     uvicorn_workers = ["--workers", str(workers)] if workers > 1 else []
-    kserve = [str(KSERVE_PYTHON), str(ROOT / "bench" / "servers" / "kserve_app.py")]
+    kserve = [str(layout.kserve_python), str(servers_dir / "kserve_app.py")]
     kserve += ["--http_port", "{port}", "--model_name", name, "--model_dir", base]
     kserve += ["--workers", str(workers), "--enable_grpc", "false"]  # REST only is measured
     kserve += ["--configure_logging", "false", "--enable_latency_logging", "false"]  # no access log
+    go_image, py_image = layout.predictor_image, layout.peers_image
     servers = [
-        Server("go-predictor", go, {}),
-        Server("go-predictor-v2", go, {}, api="v2", noop=False),  # noop: go-predictor's
+        Server("go-predictor", go, {}, image=go_image),
+        Server("go-predictor-v2", go, {}, api="v2", noop=False, image=go_image),  # noop: above
         Server(
             "flask",
-            [str(VENV_BIN / "gunicorn"), "--chdir", str(ROOT / "bench" / "servers")]
+            [str(layout.python_bin / "gunicorn"), "--chdir", str(servers_dir)]
             + ["--bind", "127.0.0.1:{port}", "--worker-class", "gthread"]
             + ["--workers", str(workers), "--threads", "8", "--timeout", "120"]
             + ["--log-level", "warning", "flask_app:create_app()"],
             py_env,
+            image=py_image,
         ),
         Server(
             "fastapi",
-            [str(VENV_BIN / "uvicorn"), "--app-dir", str(ROOT / "bench" / "servers")]
+            [str(layout.python_bin / "uvicorn"), "--app-dir", str(servers_dir)]
             + ["--host", "127.0.0.1", "--port", "{port}", *uvicorn_workers]
             + ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
             + ["--log-level", "warning", "fastapi_app:app"],
             py_env,
+            image=py_image,
         ),
-        Server("kserve", kserve, {}, api="v2"),
-        Server("go-nethttp", [str(BIN / "go_noop"), "--listen-addr=127.0.0.1:{port}"], {}, False),
+        Server("kserve", kserve, {}, api="v2", image=py_image),
     ]
-    flags = batching_flags(predictor)
-    if flags is not None:
+    if go_image is None:  # no image: plain net/http runs on the host only
+        noop = [str(BIN / "go_noop"), "--listen-addr=127.0.0.1:{port}"]
+        servers.append(Server("go-nethttp", noop, {}, False))
+    if batching is not None:
         size, timeout = BATCHING[name]
-        batching = [f"--batching={flags}", f"--max-batch-size={size}", f"--batch-timeout={timeout}"]
-        servers.insert(1, Server("go-predictor-batching", go + batching, {}))
+        flags = [f"--batching={batching}", f"--max-batch-size={size}", f"--batch-timeout={timeout}"]
+        servers.insert(1, Server("go-predictor-batching", go + flags, {}, image=go_image))
     return servers
 
 
-def batching_flags(predictor: Path) -> str | None:
-    """The value that turns batching on ("true"), or None when the predictor has no batching."""
-    out = subprocess.run([predictor, "--help"], capture_output=True, text=True, env=_env({}))
+def batching_flags(help_argv: list[str], env: dict[str, str] | None = None) -> str | None:
+    """The value that turns batching on ("true"), or None when the predictor has no batching.
+
+    ``help_argv`` runs the predictor with ``--help``: the binary, or the image through the
+    engine (``env``: the engine's environment).
+    """
+    out = subprocess.run(help_argv, capture_output=True, text=True, env=env or _env({}))
     text = out.stdout + out.stderr
     if not all(f"{flag} " in text or f"{flag}\n" in text for flag in BATCH_FLAGS):
         return None
@@ -135,25 +185,58 @@ def batching_flags(predictor: Path) -> str | None:
 
 
 class Running:
-    """A started server: its process, URL and time to ready."""
+    """A started server: its process, URL and time to ready.
 
-    def __init__(self, server: Server, cpus: str, log_dir: Path, model_name: str):
+    On the host it is pinned with taskset to ``cpus``; with ``server.image`` it is a
+    container under a quota of ``cpus`` CPUs (``containers.Container``), and ``proc`` is
+    the engine's ``run`` in the foreground, so the time to ready counts the engine's start.
+    """
+
+    def __init__(self, server: Server, cpus: str, log_dir: Path, model_name: str,
+                 mounts: Sequence[containers.Mount] = ()):  # fmt: skip
         self.server = server
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         argv = [a.replace("{port}", str(self.port)) for a in server.argv]
         self.log = log_dir / f"{server.name}-{model_name}.log"
+        self.container = None
+        if server.image is not None:
+            name = f"imgclf-bench-{server.name}-{self.port}"
+            self.container = containers.Container(
+                name, server.image, argv, server.env, list(mounts), cpus
+            )
         start = time.monotonic()
         with self.log.open("w") as log:
-            self.proc = subprocess.Popen(
-                ["taskset", "-c", cpus, *argv],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=_env(server.env),
-                cwd=ROOT,
-                start_new_session=True,
-            )
+            if self.container is not None:
+                self.proc = self.container.start(log)
+            else:
+                self.proc = subprocess.Popen(
+                    ["taskset", "-c", cpus, *argv],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=_env(server.env),
+                    cwd=ROOT,
+                    start_new_session=True,
+                )
         self.ready_s = self._wait_ready(start)
+        if self.container is not None:
+            try:
+                self.container.attach()
+            except Exception:
+                self.stop()
+                raise
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the server used so far (its process tree, or its container's cgroup)."""
+        if self.container is not None:
+            return self.container.cpu_seconds()
+        return procstats.cpu_seconds(self.proc.pid)
+
+    def peak_rss_mib(self) -> int:
+        """Summed peak RSS of the server's processes."""
+        if self.container is not None:
+            return self.container.peak_rss_mib()
+        return procstats.peak_rss_mib(self.proc.pid)
 
     def _wait_ready(self, start: float, timeout: float = 180) -> float:
         while time.monotonic() - start < timeout:
@@ -191,7 +274,9 @@ class Running:
             raise RuntimeError(f"{self.server.name}: unexpected prediction {prediction}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
+        if self.container is not None:
+            self.container.stop(self.proc)
+        elif self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=20)
@@ -223,12 +308,13 @@ def measure(run: Running, model: BenchModel, endpoint: str, args: argparse.Names
         warmup = args.warmup if not prev_rps else min(20.0, max(args.warmup, 1.2 * c / prev_rps))
         # Best of --repeat trials: on a shared machine interference only slows a trial down.
         trials = [trial(run, url, body, c, warmup, args) for _ in range(args.repeat)]
-        res, cpu = max(trials, key=lambda t: t[0]["rps"])
+        res, cpu, throttled = max(trials, key=lambda t: t[0]["rps"])
         util = res["loadgen_cpu_s"] / (warmup + args.duration) / len(loadgen_cpus)
         rows.append(
             {
                 "model": model.name if endpoint == "predict" else "no-model",
                 "server": run.server.name,
+                "mode": "containers" if run.container else "host",
                 "concurrency": c,
                 "rps": round(res["rps"], 1),
                 "p50_ms": res["p50_ms"],
@@ -241,7 +327,7 @@ def measure(run: Running, model: BenchModel, endpoint: str, args: argparse.Names
                 "first_error": res.get("first_error", ""),
                 # CPU is sampled around the whole call, so divide by every reply, warm-up's too.
                 "cpu_s_per_1k": round(1000 * cpu / max(1, res["total_requests"]), 3),
-                "peak_rss_mib": procstats.peak_rss_mib(run.proc.pid),
+                "peak_rss_mib": run.peak_rss_mib(),
                 "ready_s": round(run.ready_s, 2),
                 "warmup_s": round(warmup, 2),
                 "loadgen_cpu_util": round(util, 2),
@@ -250,16 +336,27 @@ def measure(run: Running, model: BenchModel, endpoint: str, args: argparse.Names
                 "trials_rps": [round(t[0]["rps"], 1) for t in trials],
             }
         )
+        if run.container is not None:
+            # The cgroup's peak since the start, and the share of CFS periods in the trial
+            # whose quota ran out before the period did.
+            rows[-1]["peak_mem_mib"] = run.container.peak_memory_mib()
+            rows[-1]["throttled_share"] = throttled
         prev_rps = res["rps"] or None
         print(_progress(rows[-1]), flush=True)
     return rows
 
 
 def trial(run: Running, url: str, body: Path | None, c: int, warmup: float, args) -> tuple:
-    """One load generator run and the server's CPU seconds during it."""
-    cpu0 = procstats.cpu_seconds(run.proc.pid)
+    """One load generator run, the server's CPU seconds during it and, in a container, the
+    share of CFS periods throttled (None on the host)."""
+    cpu0 = run.cpu_seconds()
+    periods0 = run.container.throttling() if run.container else (0, 0)
     res = load(url, body, c, warmup, args.duration, args.loadgen_cpus)
-    return res, procstats.cpu_seconds(run.proc.pid) - cpu0
+    cpu = run.cpu_seconds() - cpu0
+    if run.container is None:
+        return res, cpu, None
+    periods, throttled = (b - a for a, b in zip(periods0, run.container.throttling(), strict=True))
+    return res, cpu, round(throttled / periods, 3) if periods else 0.0
 
 
 def sweep_rates(closed_max: float, start: float, step: float) -> list[float]:
@@ -392,39 +489,79 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--wait-for-load", type=float, default=0, help="wait for load avg below")
     parser.add_argument(
-        "--latest", action="store_true", help="also write bench/latest.md and .png (the README's)"
+        "--latest",
+        action="store_true",
+        help="also write bench/latest.md and .png (the README's; latest-containers.* with "
+        "--containers)",
+    )
+    parser.add_argument(
+        "--containers",
+        action="store_true",
+        help="run each server in its image under a CPU quota instead of taskset "
+        "(make images, make bench-images); the in-process limits still use --server-cpus",
+    )
+    parser.add_argument(
+        "--container-cpus", default="1", help="--containers: each server's CPU limit (--cpus)"
     )
     args = parser.parse_args(argv)
     args.levels = [int(c) for c in args.levels.split(",")]
     wanted = args.servers.split(",")
     workers = len(procstats.cpu_list(args.server_cpus))
-    if "kserve" in wanted and not KSERVE_PYTHON.exists():
+    images: dict[str, dict] = {}
+    if args.containers:
+        workers = max(1, int(float(args.container_cpus)))
+        try:
+            containers.check(needed_images(wanted))
+        except containers.Unavailable as err:
+            raise SystemExit(f"bench: {err}") from None
+        images = {image: containers.image_info(image) or {} for image in needed_images(wanted)}
+    elif "kserve" in wanted and not KSERVE_PYTHON.exists():
         parser.error(f"{KSERVE_PYTHON} missing: run `make kserve-venv`, or leave kserve out")
 
     build_tools()
     # A snapshot, so a `make build` elsewhere cannot swap the binary mid-run.
     predictor = Path(shutil.copy2(args.predictor, BIN / "predictor"))
+    model_root = ROOT / "build" / "bench" / "models"
+    if args.containers:
+        layout = Layout.images()
+        engine = containers.container_engine.engine()
+        help_argv = [engine, "run", "--rm", "--pull=never", "--network=none"]
+        help_argv += [containers.PREDICTOR_IMAGE, "--help"]
+        help_env = containers.container_engine.engine_env()
+        batching_of = f"{containers.PREDICTOR_IMAGE} --help"
+    else:
+        layout = Layout.host(predictor, model_root)
+        help_argv, help_env, batching_of = (
+            [str(predictor), "--help"],
+            None,
+            "build/predictor --help",
+        )
+    predictor_wanted = any(name.startswith("go-predictor") for name in wanted)
+    batching = batching_flags(help_argv, help_env) if predictor_wanted else None
     load_before = wait_for_load(args.wait_for_load) if args.wait_for_load else os.getloadavg()[0]
     started = time.time()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_dir = ROOT / "build" / "bench" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    models = [ensure_model(m, ROOT / "build" / "bench" / "models") for m in args.models.split(",")]
-    runs, sweeps, limits, notes = [], [], [], []
+    models = [ensure_model(m, model_root) for m in args.models.split(",")]
+    runs, sweeps, limits, notes, started_containers = [], [], [], [], []
+    if "go-predictor-batching" in wanted and predictor_wanted and batching is None:
+        notes.append(f"go-predictor-batching skipped: {batching_of} has no --batching")
+        print(f"note: {notes[-1]}", flush=True)
+    if args.containers and "go-nethttp" in wanted:
+        notes.append("go-nethttp skipped: it has no image (--containers)")
+        print(f"note: {notes[-1]}", flush=True)
     for i, model in enumerate(models):
         if not args.no_inprocess:
             limits += inprocess(model, args)
-        servers = servers_for(model, workers, predictor)
-        names = [s.name for s in servers]
-        if "go-predictor-batching" in wanted and "go-predictor-batching" not in names and not notes:
-            notes.append("go-predictor-batching skipped: build/predictor --help has no --batching")
-            print(f"note: {notes[-1]}", flush=True)
-        for server in servers:
+        mounts = [containers.Mount(model.base_path, containers.MODELS_MOUNT / model.name)]
+        for server in servers_for(model, workers, layout, batching):
             noop = ["noop"] if i == 0 and server.noop else []
             endpoints = (["predict"] if server.serves_model else []) + noop
             if server.name not in wanted or not endpoints:
                 continue
-            running = Running(server, args.server_cpus, log_dir, model.name)
+            cpus = args.container_cpus if args.containers else args.server_cpus
+            running = Running(server, cpus, log_dir, model.name, mounts)
             try:
                 if server.serves_model:
                     running.check_predict(model)
@@ -435,6 +572,8 @@ def main(argv: list[str] | None = None) -> dict:
                         best = max(r["rps"] for r in rows)
                         if best > 0:
                             sweeps += sweep(running, model, best, args)
+                if running.container is not None:
+                    started_containers.append(container_row(running, model, images))
             finally:
                 running.stop()
     result = {
@@ -443,7 +582,8 @@ def main(argv: list[str] | None = None) -> dict:
         "command": "python bench/run.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
         "machine": procstats.machine(args.server_cpus, args.loadgen_cpus),
         "load_avg_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
-        "versions": procstats.versions(predictor, KSERVE_PYTHON if "kserve" in wanted else None),
+        "versions": versions(predictor, wanted, args.containers),
+        "mode": "containers" if args.containers else "host",
         "config": {
             "levels": args.levels,
             "duration_s": args.duration,
@@ -470,13 +610,63 @@ def main(argv: list[str] | None = None) -> dict:
         "inprocess": limits,
         "notes": notes,
     }
+    if args.containers:
+        result["config"]["containers"] = {
+            "engine": containers.container_engine.engine(),
+            "cpus": args.container_cpus,
+            "network": "host (loopback)",
+            "images": list(images.values()),
+        }
+        result["containers"] = started_containers
     paths = report.write(result, args.out, stamp)
     if args.latest:
-        report.write(result, ROOT / "bench", "latest")
-        (ROOT / "bench" / "latest.json").unlink()  # the timestamped JSON is the record
+        latest = "latest-containers" if args.containers else "latest"
+        report.write(result, ROOT / "bench", latest)
+        (ROOT / "bench" / f"{latest}.json").unlink()  # the timestamped JSON is the record
     print(paths["md"].read_text())
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return result
+
+
+def needed_images(wanted: list[str]) -> list[str]:
+    """The images ``--containers`` runs for the servers in ``wanted``."""
+    out = []
+    if any(name.startswith("go-predictor") for name in wanted):
+        out.append(containers.PREDICTOR_IMAGE)
+    if set(wanted) & {"flask", "fastapi", "kserve"}:
+        out.append(containers.PEERS_IMAGE)
+    return out
+
+
+def container_row(run: Running, model: BenchModel, images: dict[str, dict]) -> dict:
+    """What one server's container cost: time to ready, image, peak memory, CPU quota."""
+    assert run.container is not None
+    image = images[run.container.image]
+    return {
+        "model": model.name,
+        "server": run.server.name,
+        "container": run.container.name,
+        "image": image["image"],
+        "image_id": image["id"],
+        "image_mb": image["size_mb"],
+        "ready_s": round(run.ready_s, 2),
+        "peak_mem_mib": run.container.peak_memory_mib(),
+        "peak_rss_mib": run.peak_rss_mib(),
+        "cpu_quota": run.container.quota,
+    }
+
+
+def versions(predictor: Path, wanted: list[str], in_containers: bool) -> dict:
+    """What ran: the host's versions, or with ``in_containers`` the peers image's packages."""
+    peers = in_containers and bool(set(wanted) & {"flask", "fastapi", "kserve"})
+    kserve_python = KSERVE_PYTHON if "kserve" in wanted and not in_containers else None
+    out = procstats.versions(predictor, kserve_python)
+    if peers:
+        packages = ("tensorflow-cpu", "keras", "flask", "gunicorn", "fastapi", "uvicorn", "uvloop")
+        if "kserve" in wanted:
+            packages += ("kserve",)
+        out.update(containers.image_versions(containers.PEERS_IMAGE, packages))
+    return out
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:

@@ -9,6 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mkdir -p "${K8S_TOOLS_BIN:-build/tools/bin}" && cd "${K8S_TOOLS_BIN:-build/tools/bin}" && pwd)
+# One build at a time: .ci/run starts this in the background and make test's first cluster
+# test runs it again (tests/k8s_cluster.py), which then waits here and finds it all built.
+exec 9>"$bin/.k8s-tools.lock"
+flock 9
 
 # One place for versions (tools/k8s/go.mod pins the same Kubernetes; a test checks).
 source scripts/cluster/versions.sh

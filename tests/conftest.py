@@ -8,6 +8,7 @@ import pytest
 from images import predictor_image, trainer_image  # noqa: F401  (fixtures, see module)
 from k8s_cluster import (  # noqa: F401  (fixtures, see module)
     CLUSTER_MODULES,
+    build_cluster_programs,
     cluster_models,
     k8s_cluster,
     predictor_deployment,
@@ -38,6 +39,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     then 2, ...): they run last, in CLUSTER_MODULES order; everything else keeps its order."""
     rank = {name: i for i, name in enumerate(CLUSTER_MODULES)}
     items.sort(key=lambda item: rank.get(item.module.__name__, -1) if item.module else -1)
+
+
+_cluster_programs_built = False
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before the first cluster test: its programs are built (or their build, started by
+    .ci/run at the beginning, is waited for); see k8s_cluster.build_cluster_programs."""
+    global _cluster_programs_built
+    if not _cluster_programs_built and item.module and item.module.__name__ in CLUSTER_MODULES:
+        _cluster_programs_built = True
+        build_cluster_programs()
 
 
 @pytest.fixture(scope="session")

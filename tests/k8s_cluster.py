@@ -3,10 +3,13 @@ control plane and a real node (containerd, kubelet, kube-proxy), metrics-server 
 Traefik, with the predictor image from ``make images`` loaded.
 
 It needs root and the binaries from ``make k8s-tools cluster-tools``; without them the
-fixtures skip with the reason, unless K8S_REQUIRE_CLUSTER=1 (set by ``make test``, which
-builds them) turns that into a failure. One cluster runs per machine (its ports, bridge
-and kube-proxy's iptables chains are the machine's): its state lives in
-IMGCLF_TEST_CLUSTER_DIR (default /var/lib/imgclf-tests), removed afterwards.
+fixtures skip with the reason, unless K8S_REQUIRE_CLUSTER=1 (set by ``make test``) turns
+that into a failure. Under K8S_REQUIRE_CLUSTER=1 the first cluster test builds them
+(:func:`build_cluster_programs`), or waits for the build that ``.ci/run`` started in the
+background when the run began, so the other tests need not wait for them. One cluster
+runs per machine (its ports, bridge and kube-proxy's iptables chains are the machine's):
+its state lives in IMGCLF_TEST_CLUSTER_DIR (default /var/lib/imgclf-tests), removed
+afterwards.
 
 Fixtures (exposed through conftest.py):
     k8s_cluster           the running cluster (session); checks at teardown that nothing
@@ -21,6 +24,7 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,6 +66,28 @@ def unavailable(reason: str) -> None:
     if os.environ.get("K8S_REQUIRE_CLUSTER") == "1":
         pytest.fail(f"K8S_REQUIRE_CLUSTER=1 but {reason}")
     pytest.skip(reason)
+
+
+BUILD_SCRIPTS = ("scripts/build_k8s_tools.sh", "scripts/cluster/build_node_tools.sh")
+
+
+def build_cluster_programs() -> None:
+    """Build the cluster's programs (``make k8s-tools cluster-tools``) under
+    K8S_REQUIRE_CLUSTER=1. Each script takes a lock, so this waits for a build already
+    running, then finds everything built (seconds); a failed build fails the test with
+    its log's end."""
+    if os.environ.get("K8S_REQUIRE_CLUSTER") != "1":
+        return
+    for script in BUILD_SCRIPTS:
+        log = ROOT / "build" / f"{Path(script).stem}.pytest.log"
+        with log.open("w") as out:
+            done = subprocess.run(
+                ["nice", "-n", "10", "bash", script], cwd=ROOT, stdout=out, stderr=out,
+                check=False,
+            )  # fmt: skip
+        if done.returncode != 0:
+            tail = "\n".join(log.read_text().splitlines()[-30:])
+            pytest.fail(f"{script} failed (exit {done.returncode}); end of {log}:\n{tail}")
 
 
 def require_tools(*names: str) -> None:

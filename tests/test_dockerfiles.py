@@ -28,7 +28,10 @@ def _hadolint(path: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_both_images_have_a_dockerfile():
-    assert {p.name for p in DOCKERFILES} == {"predictor.Dockerfile", "trainer.Dockerfile"}
+    # bench-peers: the Python peers of `bench/run.py --containers`, on the trainer image.
+    assert {p.name for p in DOCKERFILES} == {
+        "predictor.Dockerfile", "trainer.Dockerfile", "bench-peers.Dockerfile",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
@@ -75,6 +78,7 @@ UPSTREAM_BASES = {
         "RUNTIME_IMAGE": "gcr.io/distroless/cc-debian12:nonroot",
     },
     "trainer.Dockerfile": {"PYTHON_IMAGE": "python:3.11-slim-bookworm"},
+    "bench-peers.Dockerfile": {"TRAINER_IMAGE": "ghcr.io/imgclf/trainer:0.1.0"},  # ours
 }
 
 

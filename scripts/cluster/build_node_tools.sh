@@ -11,6 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/cluster/versions.sh
 bin=$(mkdir -p "${K8S_TOOLS_BIN:-build/tools/bin}" && cd "${K8S_TOOLS_BIN:-build/tools/bin}" && pwd)
+# One build at a time: .ci/run starts this in the background and make test's first cluster
+# test runs it again (tests/k8s_cluster.py), which then waits here and finds it all built.
+exec 9>"$bin/.node-tools.lock"
+flock 9
 export CGO_ENABLED=0
 
 # built NAME VERSION BINARY...: true when the stamp for NAME@VERSION and every binary exist.

@@ -8,7 +8,9 @@
 # in as build arguments; IMAGE_BASES=upstream (docker's default) keeps the Dockerfiles'
 # upstream defaults. The engine's layer cache and the Dockerfiles' cache mounts make a
 # second run with nothing changed take seconds.
-#   build.sh [predictor|trainer ...]     default: both
+#   build.sh [predictor|trainer|bench-peers ...]   default: predictor and trainer
+# bench-peers (make bench-images) is the Python peers of `bench/run.py --containers`, FROM the
+# trainer image: build the trainer first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/images/engine.sh
@@ -31,6 +33,8 @@ case $IMAGE_BASES in
   *) echo "images: IMAGE_BASES must be local or upstream, not '$IMAGE_BASES'" >&2; exit 2 ;;
 esac
 mapfile -t network_args < <(build_network_args)
+# bench-peers.Dockerfile builds on the trainer image of this prefix and tag (build it after).
+base_args+=(--build-arg "TRAINER_IMAGE=$IMAGE_PREFIX/trainer:$IMAGE_TAG")
 
 declared_args() {  # dockerfile args...: the --build-arg pairs it declares an ARG for, and the rest
   local dockerfile=$1 out=()
