@@ -3,7 +3,9 @@
 The built predictor serves the fixture model and logs every request to a local directory,
 a gs:// bucket (fake-gcs-server) or an s3:// bucket (moto); after SIGTERM the files are read
 back as the pipeline's monitor step reads them (gzip JSON lines) and checked against what
-the HTTP replies said, Keras's expected outputs and the bytes that were sent.
+the HTTP replies said, Keras's expected outputs and the bytes that were sent. With
+``--prediction-log-url`` the same records also arrive as CloudEvents at a receiver on
+loopback, read with the official CloudEvents SDK.
 """
 
 import base64
@@ -13,12 +15,15 @@ import hashlib
 import io
 import json
 import re
+import threading
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cloudevents.http import from_http
 from PIL import Image
 
 from components.storage import open_store
@@ -162,3 +167,99 @@ def test_sample_rate_zero_logs_nothing(fixture_model, predictor_binary, tmp_path
         assert predictor.stop() == 0, predictor.log()
     assert 'predictor_prediction_log_records_total{outcome="dropped_queue_full"} 0' in metrics
     assert not [p for p in root.rglob("*") if p.is_file()]
+
+
+class _EventReceiver(BaseHTTPRequestHandler):
+    """Keeps every POST (headers, body) in the server's ``received`` list; answers 204."""
+
+    server: "_EventServer"
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.server.lock:
+            self.server.received.append((dict(self.headers.items()), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+class _EventServer(ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _EventReceiver)
+        self.lock = threading.Lock()
+        self.received: list[tuple[dict[str, str], bytes]] = []
+
+
+@pytest.fixture
+def event_server() -> Iterator[_EventServer]:
+    """A CloudEvents receiver on loopback, serving from a thread."""
+    server = _EventServer()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_records_are_sent_as_cloudevents(
+    event_server, fixture_model: Path, fixture_expected: dict, predictor_binary: Path, tmp_path
+):
+    names = sorted(fixture_expected)
+    log_dir = tmp_path / "predictions"
+    url = f"http://127.0.0.1:{event_server.server_address[1]}/events"
+    predictor = LocalPredictor(
+        fixture_model,
+        MODEL,
+        binary=predictor_binary,
+        log_path=tmp_path / "predictor.log",
+        extra_args=(f"--prediction-log-url={url}", f"--prediction-log-uri={log_dir}"),
+    )
+    sent: dict[str, tuple[str, dict]] = {}  # request id -> image name, reply
+    with predictor:
+        for name in names:
+            image = (fixture_model / "images" / name).read_bytes()
+            path = f"/v1/models/{MODEL}:classify-image"
+            reply, rid = _post(predictor, path, image, "application/octet-stream")
+            sent[rid] = (name, reply)
+        assert predictor.stop() == 0, predictor.log()
+
+    # The files hold the same records the events carry.
+    files = {str(p.relative_to(log_dir)): p.read_bytes() for p in log_dir.rglob("*.jsonl.gz")}
+    records = {r["request_id"]: r for r in _records(files)}
+    assert set(records) == set(sent)
+
+    with event_server.lock:
+        received = list(event_server.received)
+    assert len(received) == len(sent), predictor.log()
+    ids = set()
+    for headers, body in received:
+        event = from_http(headers, body)
+        assert event["specversion"] == "1.0"
+        assert event["type"] == "org.imgclf.prediction"
+        assert event["source"].startswith("imgclf-predictor/")
+        assert headers["Content-Type"] == "application/json"
+        ids.add(event["id"])
+        record = json.loads(body)
+        assert event.data == record  # the body is one record, as the files hold it
+        rid = record["request_id"]
+        assert rid in sent, rid
+        assert event.data == records[rid]
+        assert event["id"].startswith(f"{rid}-")
+        assert event["time"] == record["time"]
+        assert event["subject"] == f"{MODEL}/1"
+        extensions = {k: event[k] for k in ("model", "modelversion", "endpoint", "requestid")}
+        assert extensions == {
+            "model": MODEL,
+            "modelversion": "1",
+            "endpoint": "classify-image",
+            "requestid": rid,
+        }
+        name, reply = sent[rid]
+        served = reply["results"][0]["predictions"][0]
+        top = record["instances"][0]["top_k"][0]
+        assert (top["label"], top["index"]) == (served["label"], fixture_expected[name]["class_id"])
+        assert abs(top["score"] - served["score"]) <= 1e-5
+    assert len(ids) == len(received)  # ce-id is unique per event

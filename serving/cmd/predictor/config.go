@@ -55,7 +55,8 @@ type Config struct {
 
 // PredictionLogConfig is the --prediction-log-* flags (predlog.Options).
 type PredictionLogConfig struct {
-	URI           string // "" = off
+	URI           string // files; "" = none
+	URL           string // CloudEvents sink; "" = none
 	SampleRate    float64
 	Inputs        predlog.Inputs
 	TopK          int
@@ -153,6 +154,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
 	pl := &cfg.PredictionLog
 	fs.StringVar(&pl.URI, "prediction-log-uri", "", "`uri` to log sampled requests and answers to: a directory, gs://bucket/prefix or s3://bucket/prefix, as gzip JSON lines under <model>/<version>/date=YYYY-MM-DD/ (off when empty)")
+	fs.StringVar(&pl.URL, "prediction-log-url", "", "http:// or https:// `url` to also POST each sampled record to as a CloudEvent (binary mode, type "+predlog.EventType+"), as KServe's logger does; with --prediction-log-uri empty, only there (off when empty)")
 	fs.Float64Var(&pl.SampleRate, "prediction-log-sample-rate", 1, "`fraction` of requests to log, 0 to 1")
 	fs.StringVar(&predLogInputs, "prediction-log-inputs", predLogInputs, "what to log of each input image besides its format, size and brightness: none, hash (SHA-256) or bytes (base64, and the hash)")
 	fs.IntVar(&pl.TopK, "prediction-log-top-k", 5, "classes logged per image, best first")
@@ -305,6 +307,11 @@ func (c Config) validate() error {
 	pl := c.PredictionLog
 	if err := storage.CheckURI(pl.URI, storage.Options{Role: "--prediction-log-uri"}); err != nil {
 		errs = append(errs, err)
+	}
+	if pl.URL != "" {
+		if err := predlog.CheckEventURL(pl.URL); err != nil {
+			errs = append(errs, fmt.Errorf("--prediction-log-url %w", err))
+		}
 	}
 	check(pl.SampleRate >= 0 && pl.SampleRate <= 1, "--prediction-log-sample-rate %v: want a fraction from 0 to 1", pl.SampleRate)
 	check(pl.TopK > 0, "--prediction-log-top-k must be > 0")

@@ -83,6 +83,23 @@ func TestParseConfig(t *testing.T) {
 			wantErr: "--prediction-log-uri az://logs/p: az:// is not supported; use a local directory, gs://bucket/prefix or s3://bucket/prefix"},
 		{name: "prediction log bucket", args: []string{"--model-base-path=/m/x", "--prediction-log-uri=s3:///p"},
 			wantErr: "--prediction-log-uri s3:///p: no bucket name; use s3://bucket/prefix"},
+		{name: "prediction log url", args: []string{"--model-base-path=/m/x", "--prediction-log-url=https://broker.example/ns/default"},
+			wantModels: "x=/m/x serving_default latest:1 map[]",
+			check: func(c Config) bool {
+				return c.PredictionLog.URL == "https://broker.example/ns/default" && c.PredictionLog.URI == ""
+			}},
+		{name: "prediction log url from env", env: map[string]string{"PREDICTOR_MODEL_BASE_PATH": "/m/x",
+			"PREDICTOR_PREDICTION_LOG_URL": "http://127.0.0.1:8080/", "PREDICTOR_PREDICTION_LOG_URI": "/var/log/p"},
+			wantModels: "x=/m/x serving_default latest:1 map[]",
+			check: func(c Config) bool {
+				return c.PredictionLog.URL == "http://127.0.0.1:8080/" && c.PredictionLog.URI == "/var/log/p"
+			}},
+		{name: "prediction log url scheme", args: []string{"--model-base-path=/m/x", "--prediction-log-url=gs://logs/p"},
+			wantErr: `--prediction-log-url "gs://logs/p": want an http:// or https:// URL`},
+		{name: "prediction log url without scheme", args: []string{"--model-base-path=/m/x", "--prediction-log-url=sink:8080/events"},
+			wantErr: `--prediction-log-url "sink:8080/events": want an http:// or https:// URL`},
+		{name: "prediction log url without host", args: []string{"--model-base-path=/m/x", "--prediction-log-url=http:///events"},
+			wantErr: `--prediction-log-url "http:///events": want an http:// or https:// URL`},
 		{name: "page off, CORS origins", args: []string{"--model-base-path=/m/x", "--ui=false", "--max-images=3",
 			"--cors-allowed-origins=https://app.example.com/, http://localhost:3000"},
 			wantModels: "x=/m/x serving_default latest:1 map[]",
@@ -158,6 +175,9 @@ func TestParseConfig(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
 				}
+				if strings.Contains(tt.wantErr, "--prediction-log-url") && strings.Contains(err.Error(), "\n") {
+					t.Errorf("error = %q, want one line", err)
+				}
 				return
 			}
 			if err != nil {
@@ -184,7 +204,7 @@ func TestHelpListsEveryFlagAndEnv(t *testing.T) {
 		"batching", "max-batch-size", "batch-timeout", "max-queued", "batch-threads", "read-header-timeout", "read-timeout",
 		"write-timeout", "idle-timeout", "shutdown-delay", "shutdown-timeout", "log-level", "debug-addr", "version",
 		"prediction-log-uri", "prediction-log-sample-rate", "prediction-log-inputs", "prediction-log-top-k",
-		"prediction-log-max-file-bytes", "prediction-log-flush-interval", "prediction-log-queue"} {
+		"prediction-log-max-file-bytes", "prediction-log-flush-interval", "prediction-log-queue", "prediction-log-url"} {
 		if !strings.Contains(out.String(), "--"+name+" ") || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("--help does not document --%s / %s:\n%s", name, envName(name), out.String())
 		}

@@ -2,14 +2,18 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,5 +93,61 @@ func TestPredictionLog(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d records, want one per request", n)
+	}
+}
+
+// TestPredictionLogEvents serves the fixture with only --prediction-log-url:
+// each request becomes one CloudEvent at the sink, sent by shutdown at the
+// latest, whose body is the record.
+func TestPredictionLogEvents(t *testing.T) {
+	dir := testmodel.Dir(t)
+	exp := testmodel.Load(t, dir)
+	var mu sync.Mutex
+	events := map[string][]byte{} // ce-requestid -> body
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.Header.Get("Ce-Specversion") != "1.0" || r.Header.Get("Ce-Type") != predlog.EventType {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		events[r.Header.Get("Ce-Requestid")] = body
+		mu.Unlock()
+	}))
+	defer sink.Close()
+	base, stop := start(t, testConfig(t, dir, "--prediction-log-url="+sink.URL, "--prediction-log-top-k=1"), &syncBuffer{})
+	waitFor(t, "readiness", func() bool { s, _ := get(t, base+"/v2/health/ready"); return s == 200 })
+
+	var ids []string
+	for range 3 {
+		resp, err := http.Post(base+"/v1/models/imgclf:classify-image", "image/jpeg",
+			bytes.NewReader(testmodel.Image(t, dir, "image1.jpg")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("classify-image: %d", resp.StatusCode)
+		}
+		ids = append(ids, resp.Header.Get("X-Request-Id"))
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := exp.Images["image1.jpg"]
+	for _, id := range ids {
+		var r predlog.Record
+		if err := json.Unmarshal(events[id], &r); err != nil {
+			t.Fatalf("event for request %s: %q: %v", id, events[id], err)
+		}
+		if r.RequestID != id || r.Endpoint != "classify-image" || len(r.Instances) != 1 ||
+			len(r.Instances[0].TopK) != 1 || r.Instances[0].TopK[0].Label != want.Label {
+			t.Errorf("event data %+v for request %s; Keras says %s", r, id, want.Label)
+		}
+	}
+	if len(events) != len(ids) {
+		t.Errorf("%d events for %d requests", len(events), len(ids))
 	}
 }

@@ -15,10 +15,11 @@ import (
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 // encode is the encoder goroutine: it turns queued records into lines of
-// open files and rolls files by age, until Close closes the queue; then it
-// rolls every file and tells the uploader no more will come.
+// open files (and events) and rolls files by age, until Close closes the
+// queue; then it rolls every file and tells the uploader and the event
+// senders no more will come.
 func (l *Log) encode() {
-	defer l.uploader.finish()
+	defer l.finishSinks()
 	tick := min(max(l.opts.FlushInterval/10, 10*time.Millisecond), time.Second)
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
@@ -26,21 +27,40 @@ func (l *Log) encode() {
 		select {
 		case j, ok := <-l.queue:
 			if !ok {
-				l.files.rollAll()
+				if l.files != nil {
+					l.files.rollAll()
+				}
 				return
 			}
 			l.queuedBytes.Add(-j.size)
 			if l.abort.Err() != nil { // Close's deadline passed: count the rest, quickly
-				l.metrics.dropped(outcomeQueueFull, 1)
-				l.uploader.lost.Add(1)
+				l.droppedUnencoded(true)
 				continue
 			}
 			rec := l.record(j)
 			line, _ := json.Marshal(rec) // cannot fail: no channels, funcs or NaNs (see Score)
-			l.files.add(partition{model: rec.Model, version: rec.Version, date: rec.Time[:len("2006-01-02")]}, j.at, append(line, '\n'))
+			if l.files != nil {          // before the event: append may write past line's end, in the same array
+				l.files.add(partition{model: rec.Model, version: rec.Version, date: rec.Time[:len("2006-01-02")]}, j.at, append(line, '\n'))
+			}
+			if l.events != nil {
+				l.events.add(&rec, line)
+			}
 		case now := <-ticker.C:
-			l.files.rollOlderThan(now.Add(-l.opts.FlushInterval))
+			if l.files != nil {
+				l.files.rollOlderThan(now.Add(-l.opts.FlushInterval))
+			}
 		}
+	}
+}
+
+// finishSinks tells the uploader and the event senders that the encoder
+// is done.
+func (l *Log) finishSinks() {
+	if l.uploader != nil {
+		l.uploader.finish()
+	}
+	if l.events != nil {
+		l.events.finish()
 	}
 }
 

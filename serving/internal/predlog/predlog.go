@@ -13,7 +13,10 @@
 // FlushInterval old. Another goroutine (the uploader) puts rolled files in
 // the store; while the store fails it keeps them in a bounded backlog and
 // retries with backoff, dropping the oldest file when the backlog is full.
-// Every record ends up counted as written or dropped, and why (metrics.go).
+// With an event URL, the encoder also hands each record to the event
+// sender, which POSTs it there as a CloudEvent (events.go); the files are
+// then optional. Every record ends up counted, for each of the two, as
+// written (sent) or dropped, and why (metrics.go).
 package predlog
 
 import (
@@ -66,7 +69,7 @@ func ParseInputs(s string) (Inputs, error) {
 
 // Options configure a Log. Zero values get the defaults noted.
 type Options struct {
-	Store      Store   // required
+	Store      Store   // where files go; nil writes none (then EventURL is required)
 	SampleRate float64 // fraction of requests logged, 0 to 1
 	Inputs     Inputs  // how much of each input image to keep
 	TopK       int     // classes per row; default 5
@@ -80,9 +83,18 @@ type Options struct {
 	// MaxBacklogBytes bounds the rolled files waiting for the store, in
 	// compressed bytes; beyond it the oldest is dropped. Default 64 MiB.
 	MaxBacklogBytes int64
-	RetryMin        time.Duration // first wait after a failed upload; default 1s
+	RetryMin        time.Duration // first wait after a failed upload or POST; default 1s
 	RetryMax        time.Duration // longest wait between retries; default 1m
 	PutTimeout      time.Duration // one upload attempt; default 30s
+
+	// EventURL, an http:// or https:// URL, gets every record as a
+	// CloudEvent (events.go); "" sends none. Its queue holds up to
+	// QueueSize events and MaxQueuedBytes of their bodies.
+	EventURL     string
+	EventSource  string        // the events' ce-source; default imgclf-predictor/<Host>
+	EventSenders int           // POSTs in flight; default 4
+	EventTimeout time.Duration // one POST, answer included; default 10s
+	EventTries   int           // POSTs of one event before it is dropped; default 5
 
 	// RequestID and Endpoint read the request's id and endpoint name from
 	// the context Predict gets (the server's RequestIDFrom, EndpointFrom).
@@ -105,6 +117,9 @@ func (o *Options) setDefaults() {
 	setDefault(&o.RetryMin, time.Second)
 	setDefault(&o.RetryMax, time.Minute)
 	setDefault(&o.PutTimeout, 30*time.Second)
+	setDefault(&o.EventSenders, 4)
+	setDefault(&o.EventTimeout, 10*time.Second)
+	setDefault(&o.EventTries, 5)
 	if o.RequestID == nil {
 		o.RequestID = func(context.Context) string { return "" }
 	}
@@ -118,6 +133,9 @@ func (o *Options) setDefaults() {
 		o.Host, _ = os.Hostname()
 	}
 	o.Host = fileNamePart(o.Host)
+	if o.EventSource == "" {
+		o.EventSource = "imgclf-predictor/" + o.Host
+	}
 	setDefault(&o.PID, os.Getpid())
 }
 
@@ -138,8 +156,9 @@ type Log struct {
 	queue       chan *job
 	queuedBytes atomic.Int64
 
-	files    *fileSet  // the encoder's
-	uploader *uploader // takes rolled files from the encoder
+	files    *fileSet     // the encoder's; nil without a Store
+	uploader *uploader    // takes rolled files from the encoder; nil without a Store
+	events   *eventSender // takes records from the encoder; nil without an EventURL
 
 	abort     context.Context // done when Close's deadline passes
 	stopAbort context.CancelFunc
@@ -147,7 +166,7 @@ type Log struct {
 	closeErr  error
 }
 
-// New starts a Log's encoder and uploader.
+// New starts a Log's encoder, uploader and event senders.
 func New(opts Options) (*Log, error) {
 	l, err := newLog(opts)
 	if err != nil {
@@ -159,8 +178,13 @@ func New(opts Options) (*Log, error) {
 
 // newLog checks opts and builds a Log whose goroutines have not started.
 func newLog(opts Options) (*Log, error) {
-	if opts.Store == nil {
-		return nil, errors.New("prediction log: no store")
+	if opts.Store == nil && opts.EventURL == "" {
+		return nil, errors.New("prediction log: no store and no event URL")
+	}
+	if opts.EventURL != "" {
+		if err := CheckEventURL(opts.EventURL); err != nil {
+			return nil, fmt.Errorf("prediction log: event URL %w", err)
+		}
 	}
 	if !(opts.SampleRate >= 0 && opts.SampleRate <= 1) {
 		return nil, fmt.Errorf("prediction log: sample rate %v is not between 0 and 1", opts.SampleRate)
@@ -172,14 +196,24 @@ func newLog(opts Options) (*Log, error) {
 	}
 	l := &Log{opts: opts, metrics: m, queue: make(chan *job, opts.QueueSize)}
 	l.abort, l.stopAbort = context.WithCancel(context.Background())
-	l.uploader = newUploader(opts, m, l.abort)
-	l.files = &fileSet{maxBytes: opts.MaxFileBytes, host: opts.Host, pid: opts.PID,
-		open: map[partition]*openFile{}, rolled: l.uploader.add}
+	if opts.Store != nil {
+		l.uploader = newUploader(opts, m, l.abort)
+		l.files = &fileSet{maxBytes: opts.MaxFileBytes, host: opts.Host, pid: opts.PID,
+			open: map[partition]*openFile{}, rolled: l.uploader.add}
+	}
+	if opts.EventURL != "" {
+		l.events = newEventSender(opts, m, l.abort)
+	}
 	return l, nil
 }
 
 func (l *Log) start() {
-	go l.uploader.run()
+	if l.uploader != nil {
+		go l.uploader.run()
+	}
+	if l.events != nil {
+		l.events.start()
+	}
 	go l.encode()
 }
 
@@ -200,26 +234,44 @@ func (l *Log) enqueue(j *job) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
-		l.metrics.dropped(outcomeQueueFull, 1)
+		l.droppedUnencoded(false)
 		return
 	}
 	if l.queuedBytes.Add(j.size) > l.opts.MaxQueuedBytes {
 		l.queuedBytes.Add(-j.size)
-		l.metrics.dropped(outcomeQueueFull, 1)
+		l.droppedUnencoded(false)
 		return
 	}
 	select {
 	case l.queue <- j:
 	default:
 		l.queuedBytes.Add(-j.size)
+		l.droppedUnencoded(false)
+	}
+}
+
+// droppedUnencoded counts a record that never reached the files or the
+// event sink (a full queue, a closed log, Close's deadline) once for each
+// of them that is on; lost says Close reports it.
+func (l *Log) droppedUnencoded(lost bool) {
+	if l.uploader != nil {
 		l.metrics.dropped(outcomeQueueFull, 1)
+		if lost {
+			l.uploader.lost.Add(1)
+		}
+	}
+	if l.events != nil {
+		l.metrics.event(outcomeQueueFull)
+		if lost {
+			l.events.lost.Add(1)
+		}
 	}
 }
 
 // Close stops taking records, encodes the queued ones, rolls every open
-// file and waits until the uploader has stored them all, or ctx ends: then
-// what is left is dropped and counted, and Close says how many records
-// were lost. Wrapped models should be closed first; their later records
+// file and waits until the uploader has stored them all and the event
+// senders have sent (or dropped) every event, or ctx ends: then what is
+// left is dropped and counted, and Close says how many records were lost. Wrapped models should be closed first; their later records
 // are dropped. It is safe to call twice.
 func (l *Log) Close(ctx context.Context) error {
 	if l == nil {
@@ -231,12 +283,22 @@ func (l *Log) Close(ctx context.Context) error {
 		close(l.queue)
 		l.mu.Unlock()
 		stop := context.AfterFunc(ctx, l.stopAbort)
-		<-l.uploader.done
+		var errs []error
+		if l.uploader != nil {
+			<-l.uploader.done
+			if n := l.uploader.lost.Load(); n > 0 {
+				errs = append(errs, fmt.Errorf("prediction log: %d records not written to %s before the shutdown deadline", n, l.opts.Store))
+			}
+		}
+		if l.events != nil {
+			<-l.events.done
+			if n := l.events.lost.Load(); n > 0 {
+				errs = append(errs, fmt.Errorf("prediction log: %d events not sent to %s before the shutdown deadline", n, l.events.redacted))
+			}
+		}
 		stop()
 		l.stopAbort()
-		if n := l.uploader.lost.Load(); n > 0 {
-			l.closeErr = fmt.Errorf("prediction log: %d records not written to %s before the shutdown deadline", n, l.opts.Store)
-		}
+		l.closeErr = errors.Join(errs...)
 	})
 	return l.closeErr
 }
