@@ -42,7 +42,8 @@ test-go: build test-model build/tools/bin/fake-gcs-server
 # inputs take 4-15 s per target on 2 cores.
 FUZZTIME ?= 50000x
 fuzz: serving/third_party/tensorflow  ## fuzz every Go request decoder briefly
-	cd serving && for pkg in internal/server internal/signature; do \
+	cd serving && for pkg in internal/protocol/tfserving internal/protocol/kservev2 internal/protocol/imageupload \
+	    internal/imagecheck internal/server internal/signature; do \
 	  for target in $$(grep -ho '^func Fuzz[A-Za-z0-9]*' $$pkg/*_test.go | cut -c6-); do \
 	    echo "==> fuzz $$pkg $$target ($(FUZZTIME))"; \
 	    nice go test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \

@@ -6,8 +6,9 @@ import (
 	"fmt"
 )
 
-// Code classifies an Error. The HTTP layer maps each code to a status in one
-// place (server.httpStatus), so packages below it never think about HTTP.
+// Code classifies an Error. Package apierror maps each code to a transport
+// status in one place (apierror.HTTPStatus), so packages below it never
+// think about HTTP.
 type Code string
 
 // Error codes.

@@ -21,7 +21,7 @@ import (
 	"github.com/imgclf/serving/internal/metrics"
 	"github.com/imgclf/serving/internal/model"
 	"github.com/imgclf/serving/internal/predlog"
-	"github.com/imgclf/serving/internal/server"
+	"github.com/imgclf/serving/internal/registry"
 )
 
 // LabelsFile names class i on line i+1, as the exporter writes it.
@@ -39,10 +39,10 @@ const maxCardBytes = 1 << 20
 // off: one request per run), wrapped by the prediction log when there is
 // one (plog nil: none).
 func loader(cfg Config, mc ModelConfig, mx *metrics.Metrics, plog *predlog.Log, logger *slog.Logger) lifecycle.LoadFunc {
-	return func(ctx context.Context, name string, version int64, dir string) (server.Loaded, error) {
+	return func(ctx context.Context, name string, version int64, dir string) (registry.Loaded, error) {
 		labels, err := readLabels(dir)
 		if err != nil {
-			return server.Loaded{}, err
+			return registry.Loaded{}, err
 		}
 		card, err := readCard(dir)
 		if err != nil {
@@ -52,12 +52,12 @@ func loader(cfg Config, mc ModelConfig, mx *metrics.Metrics, plog *predlog.Log, 
 		sm, err := model.Load(dir, model.Options{SignatureName: mc.SignatureName,
 			IntraOpThreads: cfg.IntraOpThreads, InterOpThreads: cfg.InterOpThreads})
 		if err != nil {
-			return server.Loaded{}, err
+			return registry.Loaded{}, err
 		}
 		n, err := lifecycle.Warmup(ctx, sm, dir)
 		if err != nil {
 			sm.Close()
-			return server.Loaded{}, err
+			return registry.Loaded{}, err
 		}
 		sig := sm.Signature()
 		logger.Info("model version loaded", "model", name, "version", version, "signature", sig.Name,
@@ -70,7 +70,7 @@ func loader(cfg Config, mc ModelConfig, mx *metrics.Metrics, plog *predlog.Log, 
 			opts.MaxBatchSize, opts.Timeout = cfg.MaxBatchSize, cfg.BatchTimeout
 		}
 		served := plog.Wrap(batcher.New(sm, opts), name, version, labels)
-		return server.Loaded{Model: served, Labels: labels, Card: card}, nil
+		return registry.Loaded{Model: served, Labels: labels, Card: card}, nil
 	}
 }
 

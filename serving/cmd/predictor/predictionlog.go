@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imgclf/serving/internal/predlog"
-	"github.com/imgclf/serving/internal/server"
+	"github.com/imgclf/serving/internal/reqinfo"
 	"github.com/imgclf/serving/internal/storage"
 )
 
@@ -22,7 +22,7 @@ func startPredictionLog(ctx context.Context, c PredictionLogConfig, reg promethe
 	}
 	opts := predlog.Options{SampleRate: c.SampleRate, Inputs: c.Inputs, TopK: c.TopK,
 		MaxFileBytes: c.MaxFileBytes, FlushInterval: c.FlushInterval, QueueSize: c.QueueSize, EventURL: c.URL,
-		RequestID: server.RequestIDFrom, Endpoint: server.EndpointFrom, Registerer: reg, Logger: logger}
+		RequestID: reqinfo.ID, Endpoint: reqinfo.Endpoint, Registerer: reg, Logger: logger}
 	uri := "" // none: events only
 	if c.URI != "" {
 		store, err := storage.NewWriter(ctx, c.URI, storage.Options{Logger: logger, Role: "--prediction-log-uri"})

@@ -16,6 +16,7 @@ import (
 	"github.com/imgclf/serving/internal/metrics"
 	"github.com/imgclf/serving/internal/model"
 	"github.com/imgclf/serving/internal/predlog"
+	"github.com/imgclf/serving/internal/registry"
 	"github.com/imgclf/serving/internal/server"
 	"github.com/imgclf/serving/internal/storage"
 )
@@ -31,9 +32,9 @@ import (
 // listen on port 0).
 func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(addr string)) error {
 	cfg = sizeThreads(cfg, logger)
-	registry := server.NewRegistry()
+	models := registry.New()
 	promRegistry := prometheus.NewRegistry()
-	mx := metrics.New(promRegistry, registry)
+	mx := metrics.New(promRegistry, models)
 	plog, err := startPredictionLog(ctx, cfg.PredictionLog, promRegistry, logger)
 	if err != nil {
 		return err
@@ -56,15 +57,15 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(add
 			return fmt.Errorf("model %q: %w", mc.Name, err)
 		}
 		if len(mc.VersionLabels) > 0 {
-			registry.SetVersionLabels(mc.Name, mc.VersionLabels)
+			models.SetVersionLabels(mc.Name, mc.VersionLabels)
 		}
 		watchers = append(watchers, lifecycle.NewVersionWatcher(
 			lifecycle.Model{Name: mc.Name, Source: src, Policy: mc.Policy},
-			lifecycle.Options{Registry: registry, Load: loader(cfg, mc, mx, plog, logger), Logger: logger,
+			lifecycle.Options{Registry: models, Load: loader(cfg, mc, mx, plog, logger), Logger: logger,
 				TempDir: cfg.DownloadDir, OnLoad: mx.ObserveLoad},
 		))
 	}
-	defer registry.Close() // also on a listen error; a second Close is a no-op
+	defer models.Close() // also on a listen error; a second Close is a no-op
 
 	if cfg.DebugAddr != "" {
 		debug, err := startDebugServer(cfg.DebugAddr, logger)
@@ -77,7 +78,7 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(add
 	if err != nil {
 		return fmt.Errorf("--listen-addr %s: %w", cfg.ListenAddr, err)
 	}
-	srv := server.New(server.Options{Registry: registry, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes,
+	srv := server.New(server.Options{Registry: models, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxImagePixels: cfg.MaxImagePixels, MaxImages: cfg.MaxImages, Observer: mx, Metrics: mx.Handler(),
 		ServerVersion: buildVersion(), UI: cfg.UI, CORSOrigins: cfg.CORSOrigins})
 	httpServer := &http.Server{
@@ -123,7 +124,7 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(add
 		err = fmt.Errorf("requests still running after --shutdown-timeout %s", cfg.ShutdownTimeout)
 	}
 	watching.Wait() // a load in progress finishes; its version is closed below
-	if cerr := registry.Close(); cerr != nil {
+	if cerr := models.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
 	// Every model is closed, so no record can come: write out the rest.

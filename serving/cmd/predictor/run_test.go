@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/imgclf/serving/internal/lifecycle"
-	"github.com/imgclf/serving/internal/server"
+	"github.com/imgclf/serving/internal/registry"
 	"github.com/imgclf/serving/internal/storage"
 	"github.com/imgclf/serving/internal/testmodel"
 )
@@ -180,7 +180,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("v2 infer from tritonclient (binary)", func(t *testing.T) {
-		body, err := os.ReadFile(filepath.Join("..", "..", "internal", "server", "testdata", "v2clients", "tritonclient_binary.bin"))
+		body, err := os.ReadFile(filepath.Join("..", "..", "internal", "protocol", "kservev2", "testdata", "v2clients", "tritonclient_binary.bin"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -375,7 +375,7 @@ func TestReloadMemory(t *testing.T) {
 	fixture := testmodel.Dir(t)
 	base := t.TempDir()
 	cfg := testConfig(t, base)
-	reg := server.NewRegistry()
+	reg := registry.New()
 	src, err := storage.New(context.Background(), base, storage.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/imgclf/serving"
-	"github.com/imgclf/serving/internal/server"
+	"github.com/imgclf/serving/internal/registry"
 	"github.com/imgclf/serving/internal/storage"
 )
 
@@ -119,7 +119,7 @@ func (m *stubModel) Predict(context.Context, map[string]*serving.Tensor) (map[st
 func (m *stubModel) Close() error { m.closed.Store(true); return nil }
 
 type harness struct {
-	reg    *server.Registry
+	reg    *registry.Registry
 	src    *memSource
 	w      *VersionWatcher
 	mu     sync.Mutex
@@ -128,16 +128,16 @@ type harness struct {
 }
 
 func newHarness(policy VersionPolicy) *harness {
-	h := &harness{reg: server.NewRegistry(), src: &memSource{bad: map[int64]bool{}}, models: map[int64]*stubModel{}}
+	h := &harness{reg: registry.New(), src: &memSource{bad: map[int64]bool{}}, models: map[int64]*stubModel{}}
 	h.w = NewVersionWatcher(Model{Name: "m", Source: h.src, Policy: policy}, Options{
 		Registry: h.reg,
-		Load: func(_ context.Context, _ string, version int64, dir string) (server.Loaded, error) {
+		Load: func(_ context.Context, _ string, version int64, dir string) (registry.Loaded, error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.loads++
 			m := &stubModel{version: version}
 			h.models[version] = m
-			return server.Loaded{Model: m, Labels: []string{"cat", "dog"}}, nil
+			return registry.Loaded{Model: m, Labels: []string{"cat", "dog"}}, nil
 		},
 	})
 	return h

@@ -8,14 +8,14 @@ import (
 	"slices"
 	"time"
 
-	"github.com/imgclf/serving/internal/server"
+	"github.com/imgclf/serving/internal/registry"
 	"github.com/imgclf/serving/internal/storage"
 )
 
 // LoadFunc loads (and warms up) the version in dir, returning the model
 // with what else the version holds (labels, model card). dir may be
 // removed once it returns.
-type LoadFunc func(ctx context.Context, model string, version int64, dir string) (server.Loaded, error)
+type LoadFunc func(ctx context.Context, model string, version int64, dir string) (registry.Loaded, error)
 
 // Model is one served model.
 type Model struct {
@@ -26,7 +26,7 @@ type Model struct {
 
 // Options configure a VersionWatcher.
 type Options struct {
-	Registry *server.Registry
+	Registry *registry.Registry
 	Load     LoadFunc
 	Logger   *slog.Logger // nil discards logs
 	// TempDir receives downloads of remote versions ("" = os.TempDir()).
@@ -140,7 +140,7 @@ func (w *VersionWatcher) Poll(ctx context.Context) error {
 // load fetches, loads and warms up one version, then publishes it.
 func (w *VersionWatcher) load(ctx context.Context, v storage.Version) {
 	log := w.log.With("version", v.Number, "path", v.Path)
-	w.opts.Registry.Set(w.model.Name, v.Number, server.StateLoading, nil, nil)
+	w.opts.Registry.Set(w.model.Name, v.Number, registry.StateLoading, nil, nil)
 	log.Info("loading model version")
 	start := time.Now()
 	loaded, err := w.fetchAndLoad(ctx, v)
@@ -152,7 +152,7 @@ func (w *VersionWatcher) load(ctx context.Context, v storage.Version) {
 		w.failures[v.Number]++
 		attempts := w.failures[v.Number]
 		err = fmt.Errorf("loading version %d from %s (attempt %d of %d): %w", v.Number, v.Path, attempts, w.opts.MaxLoadAttempts, err)
-		w.opts.Registry.Set(w.model.Name, v.Number, server.StateEnd, nil, err)
+		w.opts.Registry.Set(w.model.Name, v.Number, registry.StateEnd, nil, err)
 		log.Error("model version failed to load; the versions already loaded keep serving", "error", err.Error(), "attempt", attempts)
 		return
 	}
@@ -162,10 +162,10 @@ func (w *VersionWatcher) load(ctx context.Context, v storage.Version) {
 	log.Info("model version AVAILABLE", "load_seconds", elapsed.Seconds(), "labels", len(loaded.Labels), "model_card", loaded.Card != nil)
 }
 
-func (w *VersionWatcher) fetchAndLoad(ctx context.Context, v storage.Version) (server.Loaded, error) {
+func (w *VersionWatcher) fetchAndLoad(ctx context.Context, v storage.Version) (registry.Loaded, error) {
 	dir, cleanup, err := w.model.Source.Fetch(ctx, v, w.opts.TempDir)
 	if err != nil {
-		return server.Loaded{}, err
+		return registry.Loaded{}, err
 	}
 	defer cleanup()
 	return w.opts.Load(ctx, w.model.Name, v.Number, dir)

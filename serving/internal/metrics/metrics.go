@@ -12,7 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/imgclf/serving"
-	"github.com/imgclf/serving/internal/server"
+	"github.com/imgclf/serving/internal/registry"
+	"github.com/imgclf/serving/internal/reqinfo"
 )
 
 // Metrics records requests, batches and model loads.
@@ -25,12 +26,12 @@ type Metrics struct {
 	loadFailures *prometheus.CounterVec
 }
 
-var _ server.RequestObserver = (*Metrics)(nil)
+var _ reqinfo.Observer = (*Metrics)(nil)
 
 // New registers the predictor's collectors, Go runtime and process
 // collectors, and gauges read from models (loaded versions, queue depth)
 // on reg.
-func New(reg *prometheus.Registry, models *server.Registry) *Metrics {
+func New(reg *prometheus.Registry, models *registry.Registry) *Metrics {
 	m := &Metrics{
 		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -68,7 +69,7 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// ObserveRequest implements server.RequestObserver.
+// ObserveRequest implements reqinfo.Observer.
 func (m *Metrics) ObserveRequest(model, version, endpoint string, status int, elapsed time.Duration) {
 	m.requests.WithLabelValues(model, version, endpoint, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(model, endpoint).Observe(elapsed.Seconds())
@@ -91,7 +92,7 @@ func (m *Metrics) ObserveLoad(model string, _ int64, elapsed time.Duration, err 
 
 // modelCollector reads gauges from the model registry at scrape time.
 type modelCollector struct {
-	models *server.Registry
+	models *registry.Registry
 }
 
 var (
@@ -115,9 +116,9 @@ func (c *modelCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *modelCollector) Collect(ch chan<- prometheus.Metric) {
 	newest := map[string]int64{}
 	states := map[[2]string]int{}
-	c.models.Each(func(name string, version int64, state server.State, m serving.Model) {
+	c.models.Each(func(name string, version int64, state registry.State, m serving.Model) {
 		states[[2]string{name, string(state)}]++
-		if state != server.StateAvailable {
+		if state != registry.StateAvailable {
 			return
 		}
 		if v, ok := newest[name]; !ok || version > v {

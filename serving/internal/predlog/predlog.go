@@ -97,7 +97,7 @@ type Options struct {
 	EventTries   int           // POSTs of one event before it is dropped; default 5
 
 	// RequestID and Endpoint read the request's id and endpoint name from
-	// the context Predict gets (the server's RequestIDFrom, EndpointFrom).
+	// the context Predict gets (reqinfo.ID, reqinfo.Endpoint).
 	RequestID func(context.Context) string
 	Endpoint  func(context.Context) string
 

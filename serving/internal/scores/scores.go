@@ -5,6 +5,7 @@
 package scores
 
 import (
+	"context"
 	"slices"
 	"strconv"
 
@@ -32,6 +33,23 @@ func Output(sig serving.Signature) (string, error) {
 		return floats[0], nil
 	}
 	return "", serving.Errorf(serving.Invalid, "signature %q has no single float scores output (named one of %v) to classify with; use :predict", sig.Name, OutputNames)
+}
+
+// Predict runs m on inputs and returns the rows of its scores output key
+// (from Output): what :classify and :classify-image rank.
+func Predict(ctx context.Context, m serving.Model, inputs map[string]*serving.Tensor, key string) ([][]float32, error) {
+	outputs, err := m.Predict(ctx, inputs)
+	if err != nil {
+		return nil, err
+	}
+	t := outputs[key]
+	if t == nil {
+		return nil, serving.Errorf(serving.Internal, "the model returned no output %q", key)
+	}
+	if err := t.Validate(); err != nil {
+		return nil, serving.Errorf(serving.Internal, "model output %q: %v", key, err)
+	}
+	return Rows(t)
 }
 
 // Rows splits a [batch, classes] or [classes] float tensor into rows. The

@@ -5,6 +5,9 @@ import (
 	"slices"
 
 	"github.com/imgclf/serving"
+	"github.com/imgclf/serving/internal/registry"
+	"github.com/imgclf/serving/internal/reqinfo"
+	"github.com/imgclf/serving/internal/rest"
 )
 
 // CORS lets pages served from the listed origins call the API from a
@@ -34,8 +37,8 @@ func CORS(allowedOrigins []string) func(http.Handler) http.Handler {
 			preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 			if !allowed(origin) {
 				if preflight {
-					annotate(r, "", latestVersion, "cors_preflight")
-					writeError(w, r, serving.Errorf(serving.Forbidden, "origin %q is not in --cors-allowed-origins", origin))
+					reqinfo.Annotate(r.Context(), "", registry.Latest, "cors_preflight")
+					rest.WriteError(w, r, serving.Errorf(serving.Forbidden, "origin %q is not in --cors-allowed-origins", origin))
 					return
 				}
 				next.ServeHTTP(w, r) // no CORS headers: the browser withholds the answer
@@ -47,7 +50,7 @@ func CORS(allowedOrigins []string) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			annotate(r, "", latestVersion, "cors_preflight")
+			reqinfo.Annotate(r.Context(), "", registry.Latest, "cors_preflight")
 			h.Add("Vary", "Access-Control-Request-Method, Access-Control-Request-Headers")
 			h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST")
 			h.Set("Access-Control-Allow-Headers", corsAllowedHeaders)

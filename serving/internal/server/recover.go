@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 
 	"github.com/imgclf/serving"
+	"github.com/imgclf/serving/internal/reqinfo"
+	"github.com/imgclf/serving/internal/rest"
 )
 
 // Recover turns a panic in a handler into a logged stack trace and a 500
@@ -23,12 +25,12 @@ func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
 				if p == http.ErrAbortHandler { // net/http's deliberate abort
 					panic(p)
 				}
-				logger.Error("panic serving request", "request_id", RequestIDFrom(r.Context()),
+				logger.Error("panic serving request", "request_id", reqinfo.ID(r.Context()),
 					"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				if rec.wroteHeader() {
 					return // too late for an error reply; the client sees a cut response
 				}
-				writeError(rec, r, serving.Errorf(serving.Internal, "internal error (request id %s); the server logged the details", RequestIDFrom(r.Context())))
+				rest.WriteError(rec, r, serving.Errorf(serving.Internal, "internal error (request id %s); the server logged the details", reqinfo.ID(r.Context())))
 			}()
 			next.ServeHTTP(rec, r)
 		})

@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 
+	"github.com/imgclf/serving/internal/registry"
+	"github.com/imgclf/serving/internal/reqinfo"
 	"github.com/imgclf/serving/internal/ui"
 )
 
@@ -12,11 +14,11 @@ import (
 // image-count limits and count like any request.
 func (s *Server) mountUI(mux *http.ServeMux) {
 	page := ui.New(func(name string) bool {
-		_, err := s.registry.Status(name, latestVersion)
+		_, err := s.registry.Status(name, registry.Latest)
 		return err == nil
 	})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		annotate(r, "", latestVersion, "ui")
+		reqinfo.Annotate(r.Context(), "", registry.Latest, "ui")
 		page.ServeHTTP(w, r)
 	})
 	mux.Handle("/{$}", h)

@@ -1,9 +1,7 @@
-package server
+package server_test
 
 import (
-	"bytes"
 	"fmt"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -12,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imgclf/serving/internal/registry"
+	"github.com/imgclf/serving/internal/server"
+	"github.com/imgclf/serving/internal/server/servertest"
+	"github.com/imgclf/serving/internal/servingtest"
 	"github.com/imgclf/serving/internal/ui"
 )
 
@@ -40,7 +42,7 @@ func (o *recordingObserver) has(s string) bool {
 
 func TestUIPages(t *testing.T) {
 	obs := &recordingObserver{}
-	_, url := testServer(t, newImageModel(), Options{UI: true, Observer: obs})
+	_, url := servertest.Start(t, servingtest.NewImageModel(), server.Options{UI: true, Observer: obs})
 	tests := []struct {
 		method, path string
 		status       int
@@ -61,7 +63,7 @@ func TestUIPages(t *testing.T) {
 		{"DELETE", "/ui/assets/app.js", 405, "application/json", "is not allowed"},
 	}
 	for _, tt := range tests {
-		status, body, h := do(t, tt.method, url+tt.path, "")
+		status, body, h := servertest.Do(t, tt.method, url+tt.path, "")
 		if status != tt.status || !strings.HasPrefix(h.Get("Content-Type"), tt.contentType) || !strings.Contains(body, tt.want) {
 			t.Errorf("%s %s = %d %q %.80q; want %d %s containing %q", tt.method, tt.path, status, h.Get("Content-Type"), body, tt.status, tt.contentType, tt.want)
 		}
@@ -74,7 +76,7 @@ func TestUIPages(t *testing.T) {
 	}
 
 	// The ETag revalidates; HEAD has no body.
-	_, _, h := do(t, "GET", url+"/ui/assets/app.js", "")
+	_, _, h := servertest.Do(t, "GET", url+"/ui/assets/app.js", "")
 	req, _ := http.NewRequest("GET", url+"/ui/assets/app.js", nil)
 	req.Header.Set("If-None-Match", h.Get("ETag"))
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 304 {
@@ -82,7 +84,7 @@ func TestUIPages(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	if status, body, _ := do(t, "HEAD", url+"/", ""); status != 200 || body != "" {
+	if status, body, _ := servertest.Do(t, "HEAD", url+"/", ""); status != 200 || body != "" {
 		t.Errorf("HEAD / = %d %q; want 200 without a body", status, body)
 	}
 }
@@ -91,9 +93,9 @@ func TestUIPages(t *testing.T) {
 // element loads a file, no element has an on* handler or a style attribute,
 // and no javascript: URL appears.
 func TestUIHasNoInlineScriptOrStyle(t *testing.T) {
-	_, url := testServer(t, newImageModel(), Options{UI: true})
+	_, url := servertest.Start(t, servingtest.NewImageModel(), server.Options{UI: true})
 	for _, path := range []string{"/ui/", "/ui/models/nope"} {
-		_, body, _ := do(t, "GET", url+path, "")
+		_, body, _ := servertest.Do(t, "GET", url+path, "")
 		for _, m := range regexp.MustCompile(`(?is)<script([^>]*)>(.*?)</script>`).FindAllStringSubmatch(body, -1) {
 			if !strings.Contains(m[1], "src=") || strings.TrimSpace(m[2]) != "" {
 				t.Errorf("%s: inline script %q", path, m[0])
@@ -110,7 +112,7 @@ func TestUIHasNoInlineScriptOrStyle(t *testing.T) {
 	}
 	// The script builds elements with textContent only: a model name or a
 	// file name must never become markup.
-	_, js, _ := do(t, "GET", url+"/ui/assets/app.js", "")
+	_, js, _ := servertest.Do(t, "GET", url+"/ui/assets/app.js", "")
 	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "http://", "https://"} {
 		if strings.Contains(js, bad) {
 			t.Errorf("app.js uses %s", bad)
@@ -119,9 +121,9 @@ func TestUIHasNoInlineScriptOrStyle(t *testing.T) {
 }
 
 func TestUIOff(t *testing.T) {
-	_, url := testServer(t, newImageModel(), Options{})
+	_, url := servertest.Start(t, servingtest.NewImageModel(), server.Options{})
 	for _, path := range []string{"/", "/ui/", "/ui/assets/app.js"} {
-		status, body, h := do(t, "GET", url+path, "")
+		status, body, h := servertest.Do(t, "GET", url+path, "")
 		if status != 404 || !strings.HasPrefix(h.Get("Content-Type"), "application/json") || !strings.Contains(body, "no such path") {
 			t.Errorf("--ui=false: GET %s = %d %s; want the API's 404", path, status, body)
 		}
@@ -145,7 +147,7 @@ func TestCORS(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode, resp.Header
 	}
-	_, off := testServer(t, newImageModel(), Options{})
+	_, off := servertest.Start(t, servingtest.NewImageModel(), server.Options{})
 	if status, h := send(off+"/v1/models/imgclf", "GET", "https://app.example.com", false); status != 200 || h.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("no origins configured: %d ACAO %q; want no CORS headers", status, h.Get("Access-Control-Allow-Origin"))
 	}
@@ -153,7 +155,7 @@ func TestCORS(t *testing.T) {
 		t.Errorf("no origins configured, preflight: %d ACAO %q; want 405 and no CORS headers", status, h.Get("Access-Control-Allow-Origin"))
 	}
 
-	_, url := testServer(t, newImageModel(), Options{CORSOrigins: []string{"https://app.example.com"}})
+	_, url := servertest.Start(t, servingtest.NewImageModel(), server.Options{CORSOrigins: []string{"https://app.example.com"}})
 	status, h := send(url+"/v1/models/imgclf", "GET", "https://app.example.com", false)
 	if status != 200 || h.Get("Access-Control-Allow-Origin") != "https://app.example.com" || !strings.Contains(h.Get("Vary"), "Origin") ||
 		!strings.Contains(h.Get("Access-Control-Expose-Headers"), "X-Request-Id") {
@@ -172,36 +174,9 @@ func TestCORS(t *testing.T) {
 		t.Errorf("other origin, preflight: %d %v; want 403", status, h)
 	}
 
-	_, anyURL := testServer(t, newImageModel(), Options{CORSOrigins: []string{"*"}})
+	_, anyURL := servertest.Start(t, servingtest.NewImageModel(), server.Options{CORSOrigins: []string{"*"}})
 	if _, h := send(anyURL+"/v2/health/ready", "GET", "http://localhost:3000", false); h.Get("Access-Control-Allow-Origin") != "http://localhost:3000" {
 		t.Errorf("*: ACAO %q; want the request's origin", h.Get("Access-Control-Allow-Origin"))
-	}
-}
-
-func TestClassifyImageFileLimit(t *testing.T) {
-	_, url := testServer(t, newImageModel(), Options{MaxImages: 3})
-	post := func(n int) (int, string) {
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		for i := range n {
-			w, _ := mw.CreateFormFile("image", fmt.Sprintf("f%d.png", i))
-			w.Write([]byte(pngMagic))
-		}
-		mw.Close()
-		resp, err := http.Post(url+"/v1/models/imgclf:classify-image", mw.FormDataContentType(), &buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b bytes.Buffer
-		b.ReadFrom(resp.Body)
-		return resp.StatusCode, b.String()
-	}
-	if status, body := post(3); status != 200 || strings.Count(body, `"filename"`) != 3 {
-		t.Errorf("3 files at a limit of 3: %d %s", status, body)
-	}
-	if status, body := post(4); status != 413 || !strings.Contains(body, "more than 3 files") {
-		t.Errorf("4 files at a limit of 3: %d %s; want 413 naming the limit", status, body)
 	}
 }
 
@@ -213,9 +188,9 @@ func FuzzUIRequest(f *testing.F) {
 	}
 	f.Add("POST", "/ui/")
 	f.Add("HEAD", "/ui/assets/style.css")
-	s := New(Options{UI: true})
-	s.registry.Publish("imgclf", 1, Loaded{Model: newImageModel()})
-	h := s.Handler()
+	reg := registry.New()
+	reg.Publish("imgclf", 1, registry.Loaded{Model: servingtest.NewImageModel()})
+	h := server.New(server.Options{UI: true, Registry: reg}).Handler()
 	f.Fuzz(func(t *testing.T, method, path string) {
 		req, err := http.NewRequest(method, "http://predictor"+"/ui/"+strings.TrimPrefix(path, "/"), nil)
 		if err != nil {

@@ -1,0 +1,159 @@
+package kservev2
+
+import (
+	"encoding/binary"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/imgclf/serving"
+	"github.com/imgclf/serving/internal/inputcodec"
+	"github.com/imgclf/serving/internal/registry"
+	"github.com/imgclf/serving/internal/scores"
+)
+
+// v2InferResponse is the JSON part of an infer reply.
+type v2InferResponse struct {
+	ModelName    string     `json:"model_name"`
+	ModelVersion string     `json:"model_version"`
+	ID           string     `json:"id,omitempty"`
+	Outputs      []v2Output `json:"outputs"`
+}
+
+type v2Output struct {
+	Name       string          `json:"name"`
+	Datatype   string          `json:"datatype"`
+	Shape      []int64         `json:"shape"`
+	Parameters *v2OutParameter `json:"parameters,omitempty"`
+	Data       any             `json:"data,omitempty"`
+}
+
+type v2OutParameter struct {
+	BinaryDataSize int `json:"binary_data_size"`
+}
+
+// v2Response renders the requested outputs (all, sorted by name, when the
+// request names none). Binary outputs come back as blobs to append after
+// the JSON header, in output order.
+func v2Response(req *v2Parsed, name string, lease *registry.Lease, outputs map[string]*serving.Tensor) (*v2InferResponse, [][]byte, error) {
+	requested := req.outputs
+	if len(requested) == 0 {
+		for k := range outputs {
+			requested = append(requested, v2RequestedOutput{Name: k})
+		}
+		slices.SortFunc(requested, func(a, b v2RequestedOutput) int { return strings.Compare(a.Name, b.Name) })
+	}
+	resp := &v2InferResponse{ModelName: name, ModelVersion: strconv.FormatInt(lease.Version, 10), ID: req.id}
+	var blobs [][]byte
+	for _, o := range requested {
+		t := outputs[o.Name]
+		if t == nil {
+			return nil, nil, serving.Errorf(serving.Internal, "the model returned no output %q", o.Name)
+		}
+		if err := t.Validate(); err != nil {
+			return nil, nil, serving.Errorf(serving.Internal, "model output %q: %v", o.Name, err)
+		}
+		if k := o.Parameters.Classification; k > 0 {
+			var err error
+			if t, err = classification(t, k, lease.Labels); err != nil {
+				return nil, nil, inputcodec.PrefixError("output "+strconv.Quote(o.Name), err)
+			}
+		}
+		out := v2Output{Name: o.Name, Datatype: v2Datatype(t.DType), Shape: t.Shape}
+		if req.binary || o.Parameters.BinaryData {
+			b := v2Binary(t)
+			out.Parameters = &v2OutParameter{BinaryDataSize: len(b)}
+			blobs = append(blobs, b)
+		} else {
+			out.Data = v2JSONData(t)
+		}
+		resp.Outputs = append(resp.Outputs, out)
+	}
+	return resp, blobs, nil
+}
+
+// v2JSONData flattens t's values; NaN and infinities become null.
+func v2JSONData(t *serving.Tensor) any {
+	switch t.DType {
+	case serving.DTFloat:
+		for _, f := range t.Float32 {
+			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+				out := make([]any, len(t.Float32))
+				for i, f := range t.Float32 {
+					if !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) {
+						out[i] = f
+					}
+				}
+				return out
+			}
+		}
+		return t.Float32
+	case serving.DTInt32:
+		return t.Int32
+	case serving.DTInt64:
+		return t.Int64
+	case serving.DTString:
+		out := make([]string, len(t.Strings))
+		for i, s := range t.Strings {
+			out[i] = string(s)
+		}
+		return out
+	}
+	return nil
+}
+
+// v2Binary encodes t in Triton's binary tensor format.
+func v2Binary(t *serving.Tensor) []byte {
+	var b []byte
+	switch t.DType {
+	case serving.DTFloat:
+		b = make([]byte, 0, 4*len(t.Float32))
+		for _, f := range t.Float32 {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
+		}
+	case serving.DTInt32:
+		b = make([]byte, 0, 4*len(t.Int32))
+		for _, v := range t.Int32 {
+			b = binary.LittleEndian.AppendUint32(b, uint32(v))
+		}
+	case serving.DTInt64:
+		b = make([]byte, 0, 8*len(t.Int64))
+		for _, v := range t.Int64 {
+			b = binary.LittleEndian.AppendUint64(b, uint64(v))
+		}
+	case serving.DTString:
+		for _, s := range t.Strings {
+			b = binary.LittleEndian.AppendUint32(b, uint32(len(s)))
+			b = append(b, s...)
+		}
+	}
+	return b
+}
+
+// classification implements Triton's classification extension: for each
+// row of a [batch, classes] (or [classes]) score tensor, the top k classes
+// as "score:index:label" strings (":label" only when labels.txt has one).
+func classification(t *serving.Tensor, k int, labels []string) (*serving.Tensor, error) {
+	rows, err := scores.Rows(t)
+	if err != nil {
+		return nil, err
+	}
+	out := &serving.Tensor{DType: serving.DTString}
+	for _, row := range rows {
+		for _, c := range scores.TopK(row, k, labels) {
+			s := strconv.FormatFloat(float64(c.Score), 'f', -1, 32) + ":" + strconv.Itoa(c.Index)
+			if c.Label != "" {
+				s += ":" + c.Label
+			}
+			out.Strings = append(out.Strings, []byte(s))
+		}
+	}
+	kk := int64(min(k, len(rows[0])))
+	if len(t.Shape) == 1 {
+		out.Shape = []int64{kk}
+	} else {
+		out.Shape = []int64{int64(len(rows)), kk}
+	}
+	return out, nil
+}
