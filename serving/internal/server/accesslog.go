@@ -57,7 +57,7 @@ func endpointLabel(info *reqinfo.Info, r *http.Request) string {
 		return info.Endpoint
 	}
 	switch r.URL.Path {
-	case "/v2/health/live", "/v2/health/ready", "/metrics", "/v2":
+	case "/v2/health/live", "/v2/health/ready", "/metrics":
 		return r.URL.Path
 	}
 	return "other"

@@ -117,3 +117,21 @@ func TestDrainClosesConnections(t *testing.T) {
 		t.Error("the request after a draining response reused the old connection")
 	}
 }
+
+// TestEndpointLabels: the request metrics name model endpoints by kind, a
+// few fixed paths by path, and everything else "other", so clients cannot
+// mint label values.
+func TestEndpointLabels(t *testing.T) {
+	obs := &recordingObserver{}
+	_, url := servertest.Start(t, servingtest.NewImageModel(), server.Options{Observer: obs, Metrics: http.NotFoundHandler()})
+	for _, path := range []string{"/v2", "/v2/health/live", "/v2/health/ready", "/metrics", "/v2/models/imgclf/ready", "/v1/models/imgclf", "/nope/123"} {
+		servertest.Do(t, http.MethodGet, url+path, "")
+	}
+	servertest.Do(t, http.MethodPost, url+"/v2/repository/index", "")
+	for _, want := range []string{"  /v2 200", "  /v2/health/live 200", "  /v2/health/ready 200", "  /metrics 404",
+		"imgclf 1 v2_ready 200", "imgclf  status 200", "  other 404", "  repository_index 200"} {
+		if !obs.has(want) {
+			t.Errorf("no request observed as %q: %q", want, obs.seen)
+		}
+	}
+}

@@ -61,8 +61,9 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("/v2/repository/index", a.handleRepositoryIndex)
 }
 
-// handleV2Server serves GET /v2.
+// handleV2Server serves GET /v2, named "/v2" in the request metrics.
 func (a *API) handleV2Server(w http.ResponseWriter, r *http.Request) {
+	reqinfo.Annotate(r.Context(), "", registry.Latest, "/v2")
 	if !rest.AllowMethod(w, r, http.MethodGet) {
 		return
 	}

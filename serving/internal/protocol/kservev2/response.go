@@ -1,7 +1,6 @@
 package kservev2
 
 import (
-	"encoding/binary"
 	"math"
 	"slices"
 	"strconv"
@@ -101,34 +100,6 @@ func v2JSONData(t *serving.Tensor) any {
 		return out
 	}
 	return nil
-}
-
-// v2Binary encodes t in Triton's binary tensor format.
-func v2Binary(t *serving.Tensor) []byte {
-	var b []byte
-	switch t.DType {
-	case serving.DTFloat:
-		b = make([]byte, 0, 4*len(t.Float32))
-		for _, f := range t.Float32 {
-			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
-		}
-	case serving.DTInt32:
-		b = make([]byte, 0, 4*len(t.Int32))
-		for _, v := range t.Int32 {
-			b = binary.LittleEndian.AppendUint32(b, uint32(v))
-		}
-	case serving.DTInt64:
-		b = make([]byte, 0, 8*len(t.Int64))
-		for _, v := range t.Int64 {
-			b = binary.LittleEndian.AppendUint64(b, uint64(v))
-		}
-	case serving.DTString:
-		for _, s := range t.Strings {
-			b = binary.LittleEndian.AppendUint32(b, uint32(len(s)))
-			b = append(b, s...)
-		}
-	}
-	return b
 }
 
 // classification implements Triton's classification extension: for each
