@@ -30,17 +30,6 @@ func New(key string, info serving.TensorInfo, maxPixels int64) Codec {
 	return Codec{Key: key, Info: info, Image: imagecheck.IsImageInput(key, info), MaxPixels: maxPixels}
 }
 
-// ForSignature returns one codec per signature input, sorted by key so
-// errors come out in a stable order.
-func ForSignature(sig serving.Signature, maxPixels int64) []Codec {
-	codecs := make([]Codec, 0, len(sig.Inputs))
-	for k, info := range sig.Inputs {
-		codecs = append(codecs, New(k, info, maxPixels))
-	}
-	slices.SortFunc(codecs, func(a, b Codec) int { return strings.Compare(a.Key, b.Key) })
-	return codecs
-}
-
 // Check checks one decoded element: an image input's elements must be
 // images within the pixel limit.
 func (c Codec) Check(b []byte) error {

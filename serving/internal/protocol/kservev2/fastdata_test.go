@@ -10,8 +10,14 @@ import (
 	"github.com/imgclf/serving/internal/servingtest"
 )
 
+// fastCodecs returns the codec of each input of sig (the test signatures
+// have one).
 func fastCodecs(sig serving.Signature) []inputcodec.Codec {
-	return inputcodec.ForSignature(sig, imagecheck.DefaultMaxPixels)
+	var codecs []inputcodec.Codec
+	for k, info := range sig.Inputs {
+		codecs = append(codecs, inputcodec.New(k, info, imagecheck.DefaultMaxPixels))
+	}
+	return codecs
 }
 
 func TestAppendPlainStrings(t *testing.T) {

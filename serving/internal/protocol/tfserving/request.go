@@ -209,11 +209,11 @@ func namedValues(path string, v any, codecs []inputCodec) (map[string]any, error
 // inputCodecs returns one codec per signature input, sorted by key so
 // errors come out in a stable order.
 func inputCodecs(sig serving.Signature, maxPixels int64) []inputCodec {
-	shared := inputcodec.ForSignature(sig, maxPixels)
-	codecs := make([]inputCodec, len(shared))
-	for i, c := range shared {
-		codecs[i] = inputCodec{c}
+	codecs := make([]inputCodec, 0, len(sig.Inputs))
+	for k, info := range sig.Inputs {
+		codecs = append(codecs, inputCodec{inputcodec.New(k, info, maxPixels)})
 	}
+	slices.SortFunc(codecs, func(a, b inputCodec) int { return strings.Compare(a.Key, b.Key) })
 	return codecs
 }
 
