@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: clients-venv kserve-venv demo test test-python test-go lint build venv pipeline test-model clean bench-train fuzz soak
+.PHONY: proto clients-venv kserve-venv demo test test-python test-go lint build venv pipeline test-model clean bench-train fuzz soak
 
 demo: build  ## train on LFW faces locally (kfp.local), serve with Go, predict held-out images
 	$(PY) -m pipelines.demo
@@ -26,6 +26,11 @@ serving/third_party/tensorflow: | .venv/.installed
 build: build/predictor
 build/predictor: .venv/.installed serving/third_party/tensorflow $(shell find serving -name '*.go' -not -path '*/third_party/*') $(wildcard serving/internal/ui/static/*) serving/go.mod
 	bash scripts/build_predictor.sh $@
+
+# The gRPC code in serving/internal/gen, from pinned upstream definitions (scripts/proto/);
+# committed, and make lint checks it is what the script makes.
+proto: .venv/.installed  ## regenerate serving/internal/gen
+	bash scripts/proto/generate.sh
 
 test-model: serving/testdata/model/expected.json
 serving/testdata/model/expected.json: .venv/.installed scripts/make_test_model.py components/export/savedmodel.py components/imaging.py
@@ -78,6 +83,7 @@ lint: .venv/.installed serving/third_party/tensorflow
 	bash scripts/install_staticcheck.sh
 	cd serving && ../build/tools/bin/staticcheck ./...
 	node --check serving/internal/ui/static/app.js  # the page's script parses
+	bash scripts/proto/check.sh
 
 pipeline: .venv/.installed  ## compile the pipeline to KFP IR YAML
 	$(PY) -m pipelines compile --output build/training_pipeline.yaml
