@@ -1,7 +1,7 @@
 // Package apierror is the one place where the predictor's error codes
 // (serving.Code) become the statuses of the transports that serve them:
-// HTTP now (HTTPStatus, and which codes ask the client to retry later),
-// gRPC next to it once that is served. It knows no protocol's paths or
+// HTTP (HTTPStatus, and which codes ask the client to retry later) and
+// gRPC (GRPCCode, GRPCError in grpc.go). It knows no protocol's paths or
 // bodies; package rest writes the HTTP error reply from it.
 package apierror
 
