@@ -27,6 +27,7 @@ var errVersion = errors.New("version requested")
 // Config is the predictor's whole configuration, validated once.
 type Config struct {
 	ListenAddr        string
+	GRPCListenAddr    string // empty: no gRPC
 	DebugAddr         string
 	Models            []ModelConfig
 	PollInterval      time.Duration
@@ -117,6 +118,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	fs := flag.NewFlagSet("predictor", flag.ContinueOnError)
 	fs.SetOutput(output)
 	fs.StringVar(&cfg.ListenAddr, "listen-addr", ":8501", "`host:port` to serve HTTP on (TF Serving's REST port)")
+	fs.StringVar(&cfg.GRPCListenAddr, "grpc-listen-addr", ":8500", "`host:port` to serve gRPC on (TF Serving's gRPC port; TF Serving's and KServe v2's services); empty: no gRPC")
 	fs.StringVar(&cfg.DebugAddr, "debug-addr", "", "`host:port` for Go's profiler at /debug/pprof/ (off when empty; keep it off the public network, e.g. 127.0.0.1:6060)")
 	fs.StringVar(&basePath, "model-base-path", "", "`uri` of one model: a directory, gs://bucket/prefix or s3://bucket/prefix holding version directories <N>/ (complete = saved_model.pb + _COMPLETE)")
 	fs.StringVar(&modelName, "model-name", "", "`name` of that model in /v1/models/{name} (default: base name of --model-base-path)")
@@ -276,6 +278,10 @@ func (c Config) validate() error {
 	}
 	_, _, err := net.SplitHostPort(c.ListenAddr)
 	check(err == nil, "--listen-addr %q: want host:port, e.g. :8501", c.ListenAddr)
+	if c.GRPCListenAddr != "" {
+		_, _, err = net.SplitHostPort(c.GRPCListenAddr)
+		check(err == nil, "--grpc-listen-addr %q: want host:port, e.g. :8500, or empty for no gRPC", c.GRPCListenAddr)
+	}
 	if c.DebugAddr != "" {
 		_, _, err = net.SplitHostPort(c.DebugAddr)
 		check(err == nil, "--debug-addr %q: want host:port, e.g. 127.0.0.1:6060", c.DebugAddr)

@@ -43,7 +43,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "defaults", args: []string{"--model-base-path", "/models/imgclf"},
 			wantModels: "imgclf=/models/imgclf serving_default latest:1 map[]",
 			check: func(c Config) bool {
-				return c.ListenAddr == ":8501" && c.MaxBodyBytes == 16<<20 && c.ShutdownTimeout == 10*time.Second &&
+				return c.ListenAddr == ":8501" && c.GRPCListenAddr == ":8500" && c.MaxBodyBytes == 16<<20 && c.ShutdownTimeout == 10*time.Second &&
 					!c.Batching && c.MaxBatchSize == 32 && c.MaxQueued == 128 && c.PollInterval == 10*time.Second &&
 					c.UI && c.CORSOrigins == nil && c.MaxImages == 64 &&
 					c.PredictionLog == PredictionLogConfig{SampleRate: 1, Inputs: predlog.InputsHash, TopK: 5,
@@ -126,13 +126,13 @@ func TestParseConfig(t *testing.T) {
 			wantModels: "a=gs://b/models/a serving_default latest:2 map[stable:3]; b=/m/b other latest:1 map[]"},
 		{
 			name: "all other flags",
-			args: []string{"--listen-addr=127.0.0.1:9000", "--model-base-path=/m/x", "--intra-op-threads=2", "--inter-op-threads=1",
+			args: []string{"--listen-addr=127.0.0.1:9000", "--grpc-listen-addr=", "--model-base-path=/m/x", "--intra-op-threads=2", "--inter-op-threads=1",
 				"--max-body-bytes=100", "--max-image-pixels=1000", "--batching", "--max-batch-size=8", "--batch-timeout=2ms",
 				"--max-queued=5", "--batch-threads=3", "--poll-interval=1s", "--shutdown-timeout=3s", "--shutdown-delay=1s",
 				"--read-timeout=5s", "--log-level=debug"},
 			wantModels: "x=/m/x serving_default latest:1 map[]",
 			check: func(c Config) bool {
-				return c.ListenAddr == "127.0.0.1:9000" && c.IntraOpThreads == 2 && c.InterOpThreads == 1 && c.MaxBodyBytes == 100 &&
+				return c.ListenAddr == "127.0.0.1:9000" && c.GRPCListenAddr == "" && c.IntraOpThreads == 2 && c.InterOpThreads == 1 && c.MaxBodyBytes == 100 &&
 					c.MaxImagePixels == 1000 && c.Batching && c.MaxBatchSize == 8 && c.BatchTimeout == 2*time.Millisecond &&
 					c.MaxQueued == 5 && c.BatchThreads == 3 && c.PollInterval == time.Second && c.ShutdownTimeout == 3*time.Second &&
 					c.ShutdownDelay == time.Second && c.ReadTimeout == 5*time.Second && c.LogLevel == slog.LevelDebug
@@ -158,6 +158,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad policy", args: []string{"--model-base-path=/m/x", "--model-version-policy=newest"}, wantErr: "--model-version-policy"},
 		{name: "bad env value", env: map[string]string{"PREDICTOR_SHUTDOWN_TIMEOUT": "soon"}, wantErr: `PREDICTOR_SHUTDOWN_TIMEOUT="soon"`},
 		{name: "bad listen addr", args: []string{"--model-base-path=/m/x", "--listen-addr=8501"}, wantErr: `--listen-addr "8501"`},
+		{name: "bad grpc listen addr", args: []string{"--model-base-path=/m/x", "--grpc-listen-addr=8500"}, wantErr: `--grpc-listen-addr "8500"`},
 		{name: "bad debug addr", args: []string{"--model-base-path=/m/x", "--debug-addr=6060"}, wantErr: `--debug-addr "6060"`},
 		{name: "bad log level", args: []string{"--model-base-path=/m/x", "--log-level=loud"}, wantErr: `--log-level "loud"`},
 		{name: "bad model name", args: []string{"--model-base-path=/m/x", "--model-name=a:b"}, wantErr: `--model-name "a:b"`},
@@ -199,7 +200,7 @@ func TestHelpListsEveryFlagAndEnv(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err = %v, want flag.ErrHelp", err)
 	}
-	for _, name := range []string{"listen-addr", "model-base-path", "model-name", "model", "model-config-file", "model-version-policy",
+	for _, name := range []string{"listen-addr", "grpc-listen-addr", "model-base-path", "model-name", "model", "model-config-file", "model-version-policy",
 		"signature-name", "poll-interval", "download-dir", "intra-op-threads", "inter-op-threads", "max-body-bytes", "max-image-pixels",
 		"batching", "max-batch-size", "batch-timeout", "max-queued", "batch-threads", "read-header-timeout", "read-timeout",
 		"write-timeout", "idle-timeout", "shutdown-delay", "shutdown-timeout", "log-level", "debug-addr", "version",

@@ -5,17 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
 
+	"github.com/imgclf/serving/internal/grpcserver"
 	"github.com/imgclf/serving/internal/lifecycle"
 	"github.com/imgclf/serving/internal/metrics"
 	"github.com/imgclf/serving/internal/model"
 	"github.com/imgclf/serving/internal/predlog"
+	"github.com/imgclf/serving/internal/protocol/kservev2"
 	"github.com/imgclf/serving/internal/registry"
 	"github.com/imgclf/serving/internal/server"
 	"github.com/imgclf/serving/internal/storage"
@@ -90,8 +94,13 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(add
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	served := make(chan error, 1)
-	go func() { served <- httpServer.Serve(ln) }()
+	served := make(chan error, 2)
+	go func() { served <- fmt.Errorf("serving HTTP: %w", httpServer.Serve(ln)) }()
+	grpcServer, grpcAddr, err := startGRPC(cfg, models, mx, logger, served)
+	if err != nil {
+		httpServer.Close()
+		return err
+	}
 
 	watchCtx, stopWatching := context.WithCancel(context.Background())
 	defer stopWatching()
@@ -100,7 +109,7 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(add
 		watching.Add(1)
 		go func() { defer watching.Done(); w.Run(watchCtx, cfg.PollInterval) }()
 	}
-	logger.Info("serving", "addr", ln.Addr().String(), "models", modelNames(cfg.Models), "batching", cfg.Batching,
+	logger.Info("serving", "addr", ln.Addr().String(), "grpc_addr", grpcAddr, "models", modelNames(cfg.Models), "batching", cfg.Batching,
 		"poll_interval", cfg.PollInterval.String(), "tensorflow", model.Version(), "version", buildVersion())
 	if onListen != nil {
 		onListen(ln.Addr().String())
@@ -108,20 +117,34 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(add
 
 	select {
 	case err := <-served:
-		return fmt.Errorf("serving HTTP: %w", err)
+		if grpcServer != nil {
+			grpcServer.Stop()
+		}
+		return err
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: readiness now fails", "delay", cfg.ShutdownDelay.String(), "timeout", cfg.ShutdownTimeout.String())
 	srv.Drain()
+	if grpcServer != nil {
+		grpcServer.Drain() // health NOT_SERVING, as readiness fails over HTTP
+	}
 	stopWatching()
 	if cfg.ShutdownDelay > 0 {
 		time.Sleep(cfg.ShutdownDelay)
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	var grpcStopped chan bool
+	if grpcServer != nil {
+		grpcStopped = make(chan bool, 1)
+		go func() { grpcStopped <- grpcServer.GracefulStop(shutdownCtx) }()
+	}
 	err = httpServer.Shutdown(shutdownCtx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("requests still running after --shutdown-timeout %s", cfg.ShutdownTimeout)
+	}
+	if grpcStopped != nil && !<-grpcStopped && err == nil {
+		err = fmt.Errorf("gRPC calls still running after --shutdown-timeout %s", cfg.ShutdownTimeout)
 	}
 	watching.Wait() // a load in progress finishes; its version is closed below
 	if cerr := models.Close(); cerr != nil {
@@ -133,6 +156,29 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(add
 		logger.Info("stopped")
 	}
 	return err
+}
+
+// startGRPC serves TF Serving's and KServe v2's gRPC services on
+// --grpc-listen-addr (none when it is empty), reporting Serve's end on
+// served; it returns the bound address for the log.
+func startGRPC(cfg Config, models *registry.Registry, mx *metrics.Metrics, logger *slog.Logger, served chan<- error) (*grpcserver.Server, string, error) {
+	if cfg.GRPCListenAddr == "" {
+		return nil, "", nil
+	}
+	ln, err := net.Listen("tcp", cfg.GRPCListenAddr)
+	if err != nil {
+		return nil, "", fmt.Errorf("--grpc-listen-addr %s: %w", cfg.GRPCListenAddr, err)
+	}
+	v2 := kservev2.New(kservev2.Options{Registry: models, MaxBodyBytes: cfg.MaxBodyBytes, MaxImagePixels: cfg.MaxImagePixels,
+		ServerName: server.DefaultServerName, ServerVersion: buildVersion()})
+	s := grpcserver.New(grpcserver.Options{Registry: models, Logger: logger, Observer: mx,
+		MaxRecvBytes: int(min(cfg.MaxBodyBytes, math.MaxInt32)), Register: []func(grpc.ServiceRegistrar){v2.GRPC().Register}})
+	go func() {
+		if err := s.Serve(ln); err != nil {
+			served <- fmt.Errorf("serving gRPC: %w", err)
+		}
+	}()
+	return s, ln.Addr().String(), nil
 }
 
 func modelNames(models []ModelConfig) []string {

@@ -30,7 +30,7 @@ import (
 // testConfig serves base as "imgclf", parsed like the command line.
 func testConfig(t *testing.T, base string, extra ...string) Config {
 	t.Helper()
-	args := append([]string{"--model-base-path=" + base, "--model-name=imgclf", "--listen-addr=127.0.0.1:0",
+	args := append([]string{"--model-base-path=" + base, "--model-name=imgclf", "--listen-addr=127.0.0.1:0", "--grpc-listen-addr=127.0.0.1:0",
 		"--poll-interval=50ms", "--max-body-bytes=1048576", "--shutdown-timeout=5s"}, extra...)
 	cfg, err := parseConfig(args, func(string) string { return "" }, io.Discard)
 	if err != nil {

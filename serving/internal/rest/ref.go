@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -42,24 +43,33 @@ func ParseRef(segs []string, path, usage string) (Ref, error) {
 }
 
 // Acquire resolves ref's version (or label) to a lease, writing the error
-// reply when there is none, and records the version for the access log
-// and metrics (the endpoint stays as the front end annotated it). The
-// caller must Release the lease.
+// reply when there is none (LeaseRef). The caller must Release the lease.
 func Acquire(w http.ResponseWriter, r *http.Request, reg *registry.Registry, ref Ref) (*registry.Lease, bool) {
+	lease, err := LeaseRef(r.Context(), reg, ref)
+	if err != nil {
+		WriteError(w, r, err)
+		return nil, false
+	}
+	return lease, true
+}
+
+// LeaseRef resolves ref's version (or label) to a lease and records the
+// version for the access log and metrics (the endpoint stays as the front
+// end annotated it): what every front end, REST or gRPC, does before it
+// serves a model. The caller must Release the lease.
+func LeaseRef(ctx context.Context, reg *registry.Registry, ref Ref) (*registry.Lease, error) {
 	version := ref.Version
 	if ref.Label != "" {
 		v, err := reg.ResolveLabel(ref.Model, ref.Label)
 		if err != nil {
-			WriteError(w, r, err)
-			return nil, false
+			return nil, err
 		}
 		version = v
 	}
 	lease, err := reg.Acquire(ref.Model, version)
 	if err != nil {
-		WriteError(w, r, err)
-		return nil, false
+		return nil, err
 	}
-	reqinfo.Resolve(r.Context(), ref.Model, lease.Version)
-	return lease, true
+	reqinfo.Resolve(ctx, ref.Model, lease.Version)
+	return lease, nil
 }

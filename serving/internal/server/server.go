@@ -49,6 +49,9 @@ type Options struct {
 	CORSOrigins    []string         // origins allowed to call the API from a browser; "*" for any
 }
 
+// DefaultServerName is the v2 server metadata's name (HTTP and gRPC).
+const DefaultServerName = "imgclf-predictor"
+
 // Server serves the HTTP API for the models in its Registry.
 type Server struct {
 	registry *registry.Registry
@@ -102,7 +105,7 @@ func withDefaults(opts Options) Options {
 		opts.MaxImages = DefaultMaxImages
 	}
 	if opts.ServerName == "" {
-		opts.ServerName = "imgclf-predictor"
+		opts.ServerName = DefaultServerName
 	}
 	return opts
 }

@@ -29,13 +29,18 @@ type v2ModelMetadata struct {
 
 // handleV2Metadata serves GET /v2/models/{name}[/versions/{v}].
 func (a *API) handleV2Metadata(w http.ResponseWriter, r *http.Request, name string, lease *registry.Lease) {
+	rest.WriteJSON(w, http.StatusOK, a.modelMetadata(name, lease))
+}
+
+// modelMetadata is a model's v2 metadata, over REST and gRPC alike.
+func (a *API) modelMetadata(name string, lease *registry.Lease) v2ModelMetadata {
 	sig := lease.Model.Signature()
 	var versions []string
 	for _, v := range a.registry.Available(name) {
 		versions = append(versions, strconv.FormatInt(v, 10))
 	}
-	rest.WriteJSON(w, http.StatusOK, v2ModelMetadata{Name: name, Versions: versions, Platform: "tensorflow_savedmodel",
-		Inputs: v2Tensors(sig.Inputs), Outputs: v2Tensors(sig.Outputs)})
+	return v2ModelMetadata{Name: name, Versions: versions, Platform: "tensorflow_savedmodel",
+		Inputs: v2Tensors(sig.Inputs), Outputs: v2Tensors(sig.Outputs)}
 }
 
 func v2Tensors(infos map[string]serving.TensorInfo) []v2TensorMetadata {

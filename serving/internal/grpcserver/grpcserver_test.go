@@ -1,0 +1,176 @@
+package grpcserver_test
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/imgclf/serving/internal/gen/kservev2/inference"
+	"github.com/imgclf/serving/internal/grpcserver"
+	"github.com/imgclf/serving/internal/protocol/kservev2"
+	"github.com/imgclf/serving/internal/registry"
+	"github.com/imgclf/serving/internal/servingtest"
+)
+
+type observed struct {
+	model, version, endpoint string
+	status                   int
+}
+
+type recorder struct{ calls chan observed }
+
+func (r recorder) ObserveRequest(model, version, endpoint string, status int, _ time.Duration) {
+	r.calls <- observed{model, version, endpoint, status}
+}
+
+// start serves reg's models over gRPC on a loopback port and returns a
+// client connection.
+func start(t *testing.T, reg *registry.Registry, opts grpcserver.Options) (*grpcserver.Server, *grpc.ClientConn) {
+	t.Helper()
+	opts.Registry = reg
+	opts.HealthPoll = 10 * time.Millisecond
+	v2 := kservev2.New(kservev2.Options{Registry: reg, ServerName: "test", ServerVersion: "v"})
+	opts.Register = append(opts.Register, v2.GRPC().Register)
+	s := grpcserver.New(opts)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	t.Cleanup(s.Stop)
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return s, conn
+}
+
+func withModel() *registry.Registry {
+	reg := registry.New()
+	reg.Publish("imgclf", 1, registry.Loaded{Model: servingtest.NewImageModel(), Labels: []string{"other", "png"}})
+	return reg
+}
+
+func healthOf(t *testing.T, conn *grpc.ClientConn) healthpb.HealthCheckResponse_ServingStatus {
+	t.Helper()
+	resp, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Status
+}
+
+func TestHealthFollowsReadinessAndDrain(t *testing.T) {
+	reg := registry.New()
+	reg.AddModel("imgclf")
+	s, conn := start(t, reg, grpcserver.Options{})
+	if st := healthOf(t, conn); st != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("before a version loads: %v, want NOT_SERVING", st)
+	}
+	reg.Publish("imgclf", 1, registry.Loaded{Model: servingtest.NewImageModel()})
+	deadline := time.Now().Add(5 * time.Second)
+	for healthOf(t, conn) != healthpb.HealthCheckResponse_SERVING {
+		if time.Now().After(deadline) {
+			t.Fatal("health never became SERVING after the model loaded")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.Drain()
+	if st := healthOf(t, conn); st != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("draining: %v, want NOT_SERVING", st)
+	}
+	time.Sleep(30 * time.Millisecond) // a health poll must not undo the drain
+	if st := healthOf(t, conn); st != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("draining after a poll: %v, want NOT_SERVING", st)
+	}
+}
+
+func TestRequestIDMetricsAndErrors(t *testing.T) {
+	rec := recorder{calls: make(chan observed, 4)}
+	_, conn := start(t, withModel(), grpcserver.Options{Observer: rec})
+	client := inference.NewGRPCInferenceServiceClient(conn)
+
+	var header metadata.MD
+	ctx := metadata.AppendToOutgoingContext(context.Background(), grpcserver.RequestIDKey, "abc-123")
+	md, err := client.ModelMetadata(ctx, &inference.ModelMetadataRequest{Name: "imgclf"}, grpc.Header(&header))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := header.Get(grpcserver.RequestIDKey); len(got) != 1 || got[0] != "abc-123" {
+		t.Errorf("x-request-id echoed = %v, want [abc-123]", got)
+	}
+	if md.Name != "imgclf" || len(md.Versions) != 1 || md.Versions[0] != "1" || len(md.Inputs) == 0 {
+		t.Errorf("metadata = %v", md)
+	}
+	if got := <-rec.calls; got != (observed{"imgclf", "1", "grpc_model_metadata", 200}) {
+		t.Errorf("observed %+v", got)
+	}
+
+	_, err = client.ModelMetadata(context.Background(), &inference.ModelMetadataRequest{Name: "nope"}, grpc.Header(&header))
+	st := status.Convert(err)
+	if st.Code() != codes.NotFound || !strings.Contains(st.Message(), `"nope"`) {
+		t.Errorf("unknown model: %v %q, want NotFound naming it", st.Code(), st.Message())
+	}
+	if got := header.Get(grpcserver.RequestIDKey); len(got) != 1 || len(got[0]) != 32 {
+		t.Errorf("a fresh request id was not echoed: %v", got)
+	}
+	if got := <-rec.calls; got != (observed{"", "", "grpc_model_metadata", 404}) {
+		t.Errorf("observed %+v (an unknown name must not become a label)", got)
+	}
+}
+
+func TestV2LivenessReadiness(t *testing.T) {
+	_, conn := start(t, withModel(), grpcserver.Options{})
+	client := inference.NewGRPCInferenceServiceClient(conn)
+	ctx := context.Background()
+	if r, err := client.ServerLive(ctx, &inference.ServerLiveRequest{}); err != nil || !r.Live {
+		t.Errorf("ServerLive = %v, %v", r, err)
+	}
+	if r, err := client.ServerReady(ctx, &inference.ServerReadyRequest{}); err != nil || !r.Ready {
+		t.Errorf("ServerReady = %v, %v", r, err)
+	}
+	if r, err := client.ModelReady(ctx, &inference.ModelReadyRequest{Name: "imgclf", Version: "1"}); err != nil || !r.Ready {
+		t.Errorf("ModelReady(imgclf/1) = %v, %v", r, err)
+	}
+	if r, err := client.ModelReady(ctx, &inference.ModelReadyRequest{Name: "imgclf", Version: "7"}); err != nil || r.Ready {
+		t.Errorf("ModelReady(imgclf/7) = %v, %v; want not ready", r, err)
+	}
+	if _, err := client.ModelReady(ctx, &inference.ModelReadyRequest{Name: "imgclf", Version: "x"}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("ModelReady(version x) err = %v, want InvalidArgument", err)
+	}
+	if r, err := client.ServerMetadata(ctx, &inference.ServerMetadataRequest{}); err != nil || r.Name != "test" || r.Version != "v" {
+		t.Errorf("ServerMetadata = %v, %v", r, err)
+	}
+	if _, err := client.ModelInfer(ctx, &inference.ModelInferRequest{ModelName: "imgclf"}); status.Code(err) != codes.Unimplemented {
+		t.Errorf("ModelInfer err = %v, want Unimplemented (not served yet)", err)
+	}
+}
+
+func TestMaxRecvBytesIsResourceExhausted(t *testing.T) {
+	_, conn := start(t, withModel(), grpcserver.Options{MaxRecvBytes: 1024})
+	client := inference.NewGRPCInferenceServiceClient(conn)
+	_, err := client.ModelMetadata(context.Background(), &inference.ModelMetadataRequest{Name: strings.Repeat("x", 2048)})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("oversize request err = %v, want ResourceExhausted", err)
+	}
+}
+
+func TestGracefulStopBounded(t *testing.T) {
+	s, conn := start(t, withModel(), grpcserver.Options{})
+	healthOf(t, conn) // the connection is open
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if !s.GracefulStop(ctx) {
+		t.Error("GracefulStop with no call in flight did not finish in time")
+	}
+}
