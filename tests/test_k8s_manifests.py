@@ -91,7 +91,7 @@ BROKEN = {
         ),
         {},
         "Deployment/predictor: container predictor livenessProbe uses port 'metrics', which is "
-        "not one of its named ports ['http']",
+        "not one of its named ports ['grpc', 'http']",
     ),
     "unknown field": (
         _json_patch(
