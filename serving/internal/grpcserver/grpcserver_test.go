@@ -129,33 +129,6 @@ func TestRequestIDMetricsAndErrors(t *testing.T) {
 	}
 }
 
-func TestV2LivenessReadiness(t *testing.T) {
-	_, conn := start(t, withModel(), grpcserver.Options{})
-	client := inference.NewGRPCInferenceServiceClient(conn)
-	ctx := context.Background()
-	if r, err := client.ServerLive(ctx, &inference.ServerLiveRequest{}); err != nil || !r.Live {
-		t.Errorf("ServerLive = %v, %v", r, err)
-	}
-	if r, err := client.ServerReady(ctx, &inference.ServerReadyRequest{}); err != nil || !r.Ready {
-		t.Errorf("ServerReady = %v, %v", r, err)
-	}
-	if r, err := client.ModelReady(ctx, &inference.ModelReadyRequest{Name: "imgclf", Version: "1"}); err != nil || !r.Ready {
-		t.Errorf("ModelReady(imgclf/1) = %v, %v", r, err)
-	}
-	if r, err := client.ModelReady(ctx, &inference.ModelReadyRequest{Name: "imgclf", Version: "7"}); err != nil || r.Ready {
-		t.Errorf("ModelReady(imgclf/7) = %v, %v; want not ready", r, err)
-	}
-	if _, err := client.ModelReady(ctx, &inference.ModelReadyRequest{Name: "imgclf", Version: "x"}); status.Code(err) != codes.InvalidArgument {
-		t.Errorf("ModelReady(version x) err = %v, want InvalidArgument", err)
-	}
-	if r, err := client.ServerMetadata(ctx, &inference.ServerMetadataRequest{}); err != nil || r.Name != "test" || r.Version != "v" {
-		t.Errorf("ServerMetadata = %v, %v", r, err)
-	}
-	if _, err := client.ModelInfer(ctx, &inference.ModelInferRequest{ModelName: "imgclf"}); status.Code(err) != codes.Unimplemented {
-		t.Errorf("ModelInfer err = %v, want Unimplemented (not served yet)", err)
-	}
-}
-
 func TestMaxRecvBytesIsResourceExhausted(t *testing.T) {
 	_, conn := start(t, withModel(), grpcserver.Options{MaxRecvBytes: 1024})
 	client := inference.NewGRPCInferenceServiceClient(conn)

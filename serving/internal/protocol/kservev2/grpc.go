@@ -16,7 +16,7 @@ import (
 
 // GRPC is KServe v2's inference.GRPCInferenceService over the same
 // registry as the REST API: liveness, readiness, server and model
-// metadata. ModelInfer is not served yet (Unimplemented).
+// metadata, and inference (grpcinfer.go).
 type GRPC struct {
 	inference.UnimplementedGRPCInferenceServiceServer
 	api *API

@@ -82,6 +82,13 @@ func readV2Request(body []byte, headerLen int, sig serving.Signature, lim limits
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, serving.Errorf(serving.Invalid, "invalid JSON in the infer request: unexpected data after the top-level object (binary tensors need the %s header)", headerLengthHeader)
 	}
+	return parseV2Inputs(req, bin, sig, lim)
+}
+
+// parseV2Inputs checks a decoded infer request (REST's JSON header or a
+// gRPC ModelInferRequest) against sig and decodes its inputs, binary ones
+// from bin in input order.
+func parseV2Inputs(req v2InferRequest, bin []byte, sig serving.Signature, lim limits) (*v2Parsed, error) {
 	if len(req.Inputs) == 0 {
 		return nil, serving.Errorf(serving.Invalid, `"inputs" is empty; the model takes %s`, inputcodec.Names(sig.Inputs))
 	}

@@ -32,35 +32,19 @@ type v2OutParameter struct {
 	BinaryDataSize int `json:"binary_data_size"`
 }
 
-// v2Response renders the requested outputs (all, sorted by name, when the
-// request names none). Binary outputs come back as blobs to append after
-// the JSON header, in output order.
+// v2Response renders the requested outputs (v2Outputs). Binary outputs
+// come back as blobs to append after the JSON header, in output order.
 func v2Response(req *v2Parsed, name string, lease *registry.Lease, outputs map[string]*serving.Tensor) (*v2InferResponse, [][]byte, error) {
-	requested := req.outputs
-	if len(requested) == 0 {
-		for k := range outputs {
-			requested = append(requested, v2RequestedOutput{Name: k})
-		}
-		slices.SortFunc(requested, func(a, b v2RequestedOutput) int { return strings.Compare(a.Name, b.Name) })
+	selected, err := v2Outputs(req, lease, outputs)
+	if err != nil {
+		return nil, nil, err
 	}
 	resp := &v2InferResponse{ModelName: name, ModelVersion: strconv.FormatInt(lease.Version, 10), ID: req.id}
 	var blobs [][]byte
-	for _, o := range requested {
-		t := outputs[o.Name]
-		if t == nil {
-			return nil, nil, serving.Errorf(serving.Internal, "the model returned no output %q", o.Name)
-		}
-		if err := t.Validate(); err != nil {
-			return nil, nil, serving.Errorf(serving.Internal, "model output %q: %v", o.Name, err)
-		}
-		if k := o.Parameters.Classification; k > 0 {
-			var err error
-			if t, err = classification(t, k, lease.Labels); err != nil {
-				return nil, nil, inputcodec.PrefixError("output "+strconv.Quote(o.Name), err)
-			}
-		}
-		out := v2Output{Name: o.Name, Datatype: v2Datatype(t.DType), Shape: t.Shape}
-		if req.binary || o.Parameters.BinaryData {
+	for _, o := range selected {
+		t := o.tensor
+		out := v2Output{Name: o.name, Datatype: v2Datatype(t.DType), Shape: t.Shape}
+		if o.binary {
 			b := v2Binary(t)
 			out.Parameters = &v2OutParameter{BinaryDataSize: len(b)}
 			blobs = append(blobs, b)
@@ -70,6 +54,44 @@ func v2Response(req *v2Parsed, name string, lease *registry.Lease, outputs map[s
 		resp.Outputs = append(resp.Outputs, out)
 	}
 	return resp, blobs, nil
+}
+
+// v2Selected is one output of an infer reply.
+type v2Selected struct {
+	name   string
+	tensor *serving.Tensor
+	binary bool // asked for in the binary format
+}
+
+// v2Outputs picks the requested outputs (all, sorted by name, when the
+// request names none), with the classification extension applied: what
+// the REST and gRPC replies both render.
+func v2Outputs(req *v2Parsed, lease *registry.Lease, outputs map[string]*serving.Tensor) ([]v2Selected, error) {
+	requested := req.outputs
+	if len(requested) == 0 {
+		for k := range outputs {
+			requested = append(requested, v2RequestedOutput{Name: k})
+		}
+		slices.SortFunc(requested, func(a, b v2RequestedOutput) int { return strings.Compare(a.Name, b.Name) })
+	}
+	selected := make([]v2Selected, 0, len(requested))
+	for _, o := range requested {
+		t := outputs[o.Name]
+		if t == nil {
+			return nil, serving.Errorf(serving.Internal, "the model returned no output %q", o.Name)
+		}
+		if err := t.Validate(); err != nil {
+			return nil, serving.Errorf(serving.Internal, "model output %q: %v", o.Name, err)
+		}
+		if k := o.Parameters.Classification; k > 0 {
+			var err error
+			if t, err = classification(t, k, lease.Labels); err != nil {
+				return nil, inputcodec.PrefixError("output "+strconv.Quote(o.Name), err)
+			}
+		}
+		selected = append(selected, v2Selected{name: o.Name, tensor: t, binary: req.binary || o.Parameters.BinaryData})
+	}
+	return selected, nil
 }
 
 // v2JSONData flattens t's values; NaN and infinities become null.
