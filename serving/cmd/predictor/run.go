@@ -20,6 +20,7 @@ import (
 	"github.com/imgclf/serving/internal/model"
 	"github.com/imgclf/serving/internal/predlog"
 	"github.com/imgclf/serving/internal/protocol/kservev2"
+	"github.com/imgclf/serving/internal/protocol/tfserving"
 	"github.com/imgclf/serving/internal/registry"
 	"github.com/imgclf/serving/internal/server"
 	"github.com/imgclf/serving/internal/storage"
@@ -171,8 +172,9 @@ func startGRPC(cfg Config, models *registry.Registry, mx *metrics.Metrics, logge
 	}
 	v2 := kservev2.New(kservev2.Options{Registry: models, MaxBodyBytes: cfg.MaxBodyBytes, MaxImagePixels: cfg.MaxImagePixels,
 		ServerName: server.DefaultServerName, ServerVersion: buildVersion()})
+	tf := tfserving.New(tfserving.Options{Registry: models, MaxBodyBytes: cfg.MaxBodyBytes, MaxImagePixels: cfg.MaxImagePixels})
 	s := grpcserver.New(grpcserver.Options{Registry: models, Logger: logger, Observer: mx,
-		MaxRecvBytes: int(min(cfg.MaxBodyBytes, math.MaxInt32)), Register: []func(grpc.ServiceRegistrar){v2.GRPC().Register}})
+		MaxRecvBytes: int(min(cfg.MaxBodyBytes, math.MaxInt32)), Register: []func(grpc.ServiceRegistrar){tf.GRPC().Register, v2.GRPC().Register}})
 	go func() {
 		if err := s.Serve(ln); err != nil {
 			served <- fmt.Errorf("serving gRPC: %w", err)
