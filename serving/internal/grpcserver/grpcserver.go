@@ -61,7 +61,7 @@ func New(opts Options) *Server {
 	if s.poll <= 0 {
 		s.poll = time.Second
 	}
-	healthpb.RegisterHealthServer(s.grpc, s.health)
+	healthpb.RegisterHealthServer(s.grpc, checkNow{s.health, s})
 	for _, register := range opts.Register {
 		register(s.grpc)
 	}
@@ -125,6 +125,18 @@ func (s *Server) watchHealth() {
 			s.updateHealth()
 		}
 	}
+}
+
+// checkNow answers Check from the registry's readiness at the time of the
+// call, so a probe never sees a stale status; Watch streams follow the poll.
+type checkNow struct {
+	*health.Server
+	s *Server
+}
+
+func (c checkNow) Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	c.s.updateHealth()
+	return c.Server.Check(ctx, req)
 }
 
 // updateHealth sets the server's status ("" service) from the registry.
