@@ -16,7 +16,7 @@ test: export K8S_REQUIRE_CLUSTER = 1
 test: export IMAGES_REQUIRED = 1
 
 venv: .venv/.installed
-.venv/.installed: requirements.txt requirements-dev.txt requirements.lock pyproject.toml scripts/setup_venv.sh
+.venv/.installed: requirements.txt requirements-dev.txt requirements-dev-nodeps.txt requirements.lock pyproject.toml scripts/setup_venv.sh
 	bash scripts/setup_venv.sh
 	touch $@
 

@@ -50,6 +50,6 @@ FROM ${RUNTIME_IMAGE}
 # /opt/predictor/{bin,lib}: the binary finds the libraries through its $ORIGIN/../lib runpath.
 COPY --from=build /src/build/image/predictor/ /
 USER 65532:65532
-EXPOSE 8501
+EXPOSE 8501 8500
 ENV TF_CPP_MIN_LOG_LEVEL=2
 ENTRYPOINT ["/opt/predictor/bin/predictor"]

@@ -132,6 +132,7 @@ def servers_for(model: BenchModel, workers: int, layout: Layout, batching: str |
     py_env = {"BENCH_MODEL_BASE_PATH": base, "BENCH_MODEL_NAME": name}
     go = [layout.predictor, "--listen-addr=127.0.0.1:{port}", f"--model-base-path={base}"]
     go += [f"--model-name={name}", "--log-level=warn"]  # no access log, like the Python servers
+    go += ["--grpc-listen-addr="]  # REST only is measured
     uvicorn_workers = ["--workers", str(workers)] if workers > 1 else []
     kserve = [str(layout.kserve_python), str(servers_dir / "kserve_app.py")]
     kserve += ["--http_port", "{port}", "--model_name", name, "--model_dir", base]

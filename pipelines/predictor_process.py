@@ -111,8 +111,11 @@ class LocalPredictor(PredictorClient):
         log_path: str | Path | None = None,
         extra_args: tuple[str, ...] = (),
         port: int | None = None,
+        grpc_port: int | None = None,
     ):
         self.port = free_port(port)
+        # A port of its own for gRPC too: the default (:8500) would clash between predictors.
+        self.grpc_port = free_port(grpc_port)
         super().__init__(f"http://127.0.0.1:{self.port}", model_name)
         self.log_path = Path(log_path or f"/tmp/predictor-{self.port}.log")
         if not Path(binary).is_file():
@@ -120,6 +123,7 @@ class LocalPredictor(PredictorClient):
         args = [
             str(binary),
             f"--listen-addr=127.0.0.1:{self.port}",
+            f"--grpc-listen-addr=127.0.0.1:{self.grpc_port}",
             f"--model-base-path={model_base_path}",
             f"--model-name={model_name}",
             *extra_args,

@@ -16,4 +16,8 @@ fi
 echo "==> installing Python dependencies ($REQUIREMENTS${LOCK:+, pinned by $LOCK}) into $VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -r "$REQUIREMENTS" ${LOCK:+-c "$LOCK"}
+# requirements-dev-nodeps.txt: packages whose dependencies .venv has under other names.
+if [ "$REQUIREMENTS" = requirements-dev.txt ]; then
+  "$VENV/bin/python" -m pip install --quiet --no-deps -r requirements-dev-nodeps.txt
+fi
 [ "${PROJECT_INSTALL:-editable}" = none ] || "$VENV/bin/python" -m pip install --quiet --no-deps -e .
