@@ -1,10 +1,14 @@
 package main
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"math"
 	"net"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -14,11 +18,13 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/imgclf/serving/internal/gen/kservev2/inference"
 	"github.com/imgclf/serving/internal/gen/tensorflow/core/framework"
 	"github.com/imgclf/serving/internal/gen/tensorflow_serving/apis"
+	"github.com/imgclf/serving/internal/predlog"
 	"github.com/imgclf/serving/internal/testmodel"
 )
 
@@ -150,4 +156,51 @@ func float64s(f []float32) []float64 {
 		out[i] = float64(v)
 	}
 	return out
+}
+
+// TestGRPCPredictionLog: a prediction made over gRPC reaches the prediction
+// log with the caller's x-request-id and the gRPC endpoint.
+func TestGRPCPredictionLog(t *testing.T) {
+	dir := testmodel.Dir(t)
+	logDir := t.TempDir()
+	grpcAddr := freeAddr(t)
+	base, stop := start(t, testConfig(t, dir, "--grpc-listen-addr="+grpcAddr, "--prediction-log-uri=file://"+logDir,
+		"--prediction-log-flush-interval=1h"), &syncBuffer{})
+	waitFor(t, "readiness", func() bool { s, _ := get(t, base+"/v2/health/ready"); return s == 200 })
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	img := &framework.TensorProto{Dtype: framework.DataType_DT_STRING,
+		TensorShape: &framework.TensorShapeProto{Dim: []*framework.TensorShapeProto_Dim{{Size: 1}}},
+		StringVal:   [][]byte{testmodel.Image(t, dir, "image1.jpg")}}
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-request-id", "grpc-caller-1")
+	if _, err := apis.NewPredictionServiceClient(conn).Predict(ctx, &apis.PredictRequest{
+		ModelSpec: &apis.ModelSpec{Name: "imgclf"}, Inputs: map[string]*framework.TensorProto{"image_bytes": img}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	paths, _ := filepath.Glob(filepath.Join(logDir, "imgclf", "1", "date=*", "predictions-*.jsonl.gz"))
+	if len(paths) != 1 {
+		t.Fatalf("log files %v, want one", paths)
+	}
+	f, err := os.Open(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r predlog.Record
+	if err := json.NewDecoder(gz).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if r.RequestID != "grpc-caller-1" || r.Endpoint != "grpc_predict" || r.Model != "imgclf" || r.Version != 1 || len(r.Instances) != 1 {
+		t.Errorf("record %+v", r)
+	}
 }
