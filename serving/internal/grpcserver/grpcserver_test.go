@@ -127,6 +127,10 @@ func TestRequestIDMetricsAndErrors(t *testing.T) {
 	if got := <-rec.calls; got != (observed{"", "", "grpc_model_metadata", 404}) {
 		t.Errorf("observed %+v (an unknown name must not become a label)", got)
 	}
+	healthOf(t, conn)
+	if got := <-rec.calls; got != (observed{"", "", "grpc_health", 200}) {
+		t.Errorf("health check observed as %+v", got)
+	}
 }
 
 func TestMaxRecvBytesIsResourceExhausted(t *testing.T) {

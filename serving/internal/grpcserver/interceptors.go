@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -57,7 +58,11 @@ func accessLog(logger *slog.Logger, obs reqinfo.Observer) grpc.UnaryServerInterc
 			httpStatus = apierror.HTTPStatus(serving.ErrorCode(info.Err))
 		}
 		endpoint := info.Endpoint
-		if endpoint == "" {
+		switch {
+		case endpoint != "":
+		case strings.HasPrefix(call.FullMethod, "/grpc.health.v1.Health/"):
+			endpoint = "grpc_health" // the probes, as /v2/health/* over HTTP
+		default:
 			endpoint = "grpc_other"
 		}
 		if obs != nil {
