@@ -2,20 +2,19 @@ package grpcserver_test
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/imgclf/serving/internal/gen/kservev2/inference"
 	"github.com/imgclf/serving/internal/grpcserver"
+	"github.com/imgclf/serving/internal/grpcserver/grpctest"
 	"github.com/imgclf/serving/internal/protocol/kservev2"
 	"github.com/imgclf/serving/internal/registry"
 	"github.com/imgclf/serving/internal/servingtest"
@@ -41,18 +40,7 @@ func start(t *testing.T, reg *registry.Registry, opts grpcserver.Options) (*grpc
 	v2 := kservev2.New(kservev2.Options{Registry: reg, ServerName: "test", ServerVersion: "v"})
 	opts.Register = append(opts.Register, v2.GRPC().Register)
 	s := grpcserver.New(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(ln)
-	t.Cleanup(s.Stop)
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return s, conn
+	return s, grpctest.Dial(t, s)
 }
 
 func withModel() *registry.Registry {

@@ -3,17 +3,16 @@ package kservev2_test
 import (
 	"context"
 	"encoding/binary"
-	"net"
 	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/imgclf/serving/internal/gen/kservev2/inference"
 	"github.com/imgclf/serving/internal/grpcserver"
+	"github.com/imgclf/serving/internal/grpcserver/grpctest"
 	"github.com/imgclf/serving/internal/protocol/kservev2"
 	"github.com/imgclf/serving/internal/registry"
 	"github.com/imgclf/serving/internal/servingtest"
@@ -27,18 +26,7 @@ func startGRPC(t *testing.T) inference.GRPCInferenceServiceClient {
 	reg.Publish("imgclf", 1, registry.Loaded{Model: servingtest.NewImageModel(), Labels: []string{"other", "png"}})
 	api := kservev2.New(kservev2.Options{Registry: reg, MaxBodyBytes: 1 << 20, MaxImagePixels: 1 << 20, ServerName: "test", ServerVersion: "v"})
 	s := grpcserver.New(grpcserver.Options{Registry: reg, Register: []func(grpc.ServiceRegistrar){api.GRPC().Register}})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(ln)
-	t.Cleanup(s.Stop)
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return inference.NewGRPCInferenceServiceClient(conn)
+	return inference.NewGRPCInferenceServiceClient(grpctest.Dial(t, s))
 }
 
 func TestGRPCLivenessReadinessMetadata(t *testing.T) {

@@ -2,13 +2,11 @@ package tfserving_test
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -18,6 +16,7 @@ import (
 	tfproto "github.com/imgclf/serving/internal/gen/tensorflow/core/protobuf"
 	"github.com/imgclf/serving/internal/gen/tensorflow_serving/apis"
 	"github.com/imgclf/serving/internal/grpcserver"
+	"github.com/imgclf/serving/internal/grpcserver/grpctest"
 	"github.com/imgclf/serving/internal/protocol/tfserving"
 	"github.com/imgclf/serving/internal/registry"
 	"github.com/imgclf/serving/internal/servingtest"
@@ -32,18 +31,7 @@ func startGRPC(t *testing.T, model serving.Model) *grpc.ClientConn {
 	reg.SetVersionLabels("imgclf", map[string]int64{"stable": 1})
 	api := tfserving.New(tfserving.Options{Registry: reg, MaxBodyBytes: 1 << 20, MaxImagePixels: 1 << 20})
 	s := grpcserver.New(grpcserver.Options{Registry: reg, Register: []func(grpc.ServiceRegistrar){api.GRPC().Register}})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(ln)
-	t.Cleanup(s.Stop)
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
+	return grpctest.Dial(t, s)
 }
 
 func images(elems ...string) *framework.TensorProto {
