@@ -18,4 +18,4 @@ own=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib
 echo "$shared" > "$own/_dotvenv_site_packages.pth"
 VENV=$VENV REQUIREMENTS=requirements-kserve.txt LOCK=requirements.lock PROJECT_INSTALL=none \
   bash scripts/setup_venv.sh
-"$VENV/bin/python" -m pip check  # kserve's requirements and .venv's, met together
+bash scripts/pip_check.sh "$VENV/bin/python"  # kserve's requirements and .venv's, met together
