@@ -163,21 +163,3 @@ func TestGRPCCheckDecodesBothAPIs(t *testing.T) {
 		})
 	}
 }
-
-func TestRawCodecPassesBytesThrough(t *testing.T) {
-	want, err := Request("predict", "m", testImage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := RawCodec{}.Marshal(Frame(want))
-	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("Marshal changed the bytes (err %v)", err)
-	}
-	var f Frame
-	if err := (RawCodec{}).Unmarshal(want, &f); err != nil || !bytes.Equal(f, want) {
-		t.Fatalf("Unmarshal changed the bytes (err %v)", err)
-	}
-	if _, err := (RawCodec{}).Marshal(&apis.PredictRequest{}); err == nil {
-		t.Error("Marshal of a message: want an error (the raw codec sends bytes only)")
-	}
-}
