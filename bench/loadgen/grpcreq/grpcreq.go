@@ -136,7 +136,7 @@ func Decode(api string, reply []byte) (Prediction, error) {
 func predictPrediction(resp *apis.PredictResponse) (Prediction, error) {
 	label, probs := resp.GetOutputs()["label"], resp.GetOutputs()["probabilities"]
 	if len(label.GetStringVal()) != 1 || len(probs.GetFloatVal()) == 0 {
-		return Prediction{}, fmt.Errorf("Predict answered no label or probabilities: %v", resp)
+		return Prediction{}, fmt.Errorf("the Predict answer has no label or probabilities: %v", resp)
 	}
 	return Prediction{Label: string(label.GetStringVal()[0]), Probabilities: probs.GetFloatVal()}, nil
 }
@@ -168,7 +168,7 @@ func inferPrediction(resp *inference.ModelInferResponse) (Prediction, error) {
 		}
 	}
 	if p.Label == "" || len(p.Probabilities) == 0 {
-		return Prediction{}, fmt.Errorf("ModelInfer answered no label or probabilities: %v", resp)
+		return Prediction{}, fmt.Errorf("the ModelInfer answer has no label or probabilities: %v", resp)
 	}
 	return p, nil
 }
