@@ -17,12 +17,16 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 PYTHON_SERVERS = ("flask", "fastapi")
 PYTHON_PEERS = (*PYTHON_SERVERS, "kserve")  # every Python server of the open-loop goals
 ORIGINAL_NO_MODEL_RATIO = 51684 / 11751  # Go/Chi vs Python + Flask, the original table
+# Each gRPC row of the predictor and the REST row it is set against: the same model,
+# the same request (TF Serving Predict / :predict, KServe v2 ModelInfer / infer).
+GRPC_VS_REST = (("go-predictor-grpc", "go-predictor"), ("go-predictor-grpc-v2", "go-predictor-v2"))
 
 
 def write(result: dict, out_dir: Path, stamp: str) -> dict[str, Path]:
     """Add the goals to ``result`` and write ``<stamp>.json``, ``.md`` and ``.png``."""
     result["goals"] = goals(result)
     result["sustained"] = sustained(result)
+    result["grpc_vs_rest"] = grpc_vs_rest(result)
     if result.get("containers"):
         result["container_ratios"] = container_ratios(result)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -156,6 +160,7 @@ def goals(result: dict) -> list[dict]:
             lambda v: v < 1,
         )
     out += kserve_goals(result)
+    out += grpc_goals(result)
     out += sweep_goals(result)
     flask = _row(runs, "no-model", "flask")
     for go in ("go-predictor", "go-nethttp"):
@@ -187,6 +192,71 @@ def kserve_goals(result: dict) -> list[dict]:
             goal = f"{model} c={top}: {go} {what} / kserve"
             out.append(_goal(goal, _ratio(g[key], k[key]), "info", None))
     return out
+
+
+def grpc_vs_rest(result: dict) -> list[dict]:
+    """Per model, level and API: the predictor's gRPC req/s and p99 over its REST ones."""
+    runs, out = result["runs"], []
+    for model in dict.fromkeys(r["model"] for r in runs if r["model"] != "no-model"):
+        for c in result["config"]["levels"]:
+            for grpc, rest in GRPC_VS_REST:
+                g, r = _row(runs, model, grpc, c), _row(runs, model, rest, c)
+                if g is None or r is None:
+                    continue
+                out.append(
+                    {
+                        "model": model,
+                        "concurrency": c,
+                        "grpc": grpc,
+                        "rest": rest,
+                        "grpc_rps": g["rps"],
+                        "rest_rps": r["rps"],
+                        "rps_ratio": _round(_ratio(g["rps"], r["rps"])),
+                        "grpc_p99_ms": g["p99_ms"],
+                        "rest_p99_ms": r["p99_ms"],
+                        "p99_ratio": _round(_ratio(g["p99_ms"], r["p99_ms"])),
+                    }
+                )
+    return out
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def grpc_goals(result: dict) -> list[dict]:
+    """gRPC ÷ REST at the top concurrency, req/s and p99, for each API both rows have."""
+    top, out = max(result["config"]["levels"]), []
+    for x in grpc_vs_rest(result):
+        if x["concurrency"] == top:
+            name = f"{x['model']} c={top}: {x['grpc']} ÷ {x['rest']}"
+            out.append(_goal(f"{name} req/s", x["rps_ratio"], "info", None))
+            out.append(_goal(f"{name} p99", x["p99_ratio"], "info", None))
+    return out
+
+
+def grpc_markdown(result: dict) -> list[str]:
+    """The table of gRPC ÷ REST for req/s and p99 at every level."""
+    rows = result.get("grpc_vs_rest") or grpc_vs_rest(result)
+    if not rows:
+        return []
+    lines = [
+        "",
+        "gRPC ÷ REST: the predictor over gRPC (TF Serving Predict, KServe v2 ModelInfer; one "
+        "HTTP/2 connection) against the same request over REST (`:predict`, v2 `infer`; one "
+        "keep-alive connection per client), same server core:",
+        "",
+        "| model | c | gRPC row | REST row | gRPC req/s | REST req/s | req/s ÷ "
+        "| gRPC p99 ms | REST p99 ms | p99 ÷ |",
+        "|---|--:|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    lines += [
+        f"| {x['model']} | {x['concurrency']} | {x['grpc']} | {x['rest']} | {x['grpc_rps']:.1f} "
+        f"| {x['rest_rps']:.1f} | {_fmt(x['rps_ratio'])} | {x['grpc_p99_ms']:.1f} "
+        f"| {x['rest_p99_ms']:.1f} | {_fmt(x['p99_ratio'])} |"
+        for x in rows
+    ]
+    return lines
 
 
 def sweep_goals(result: dict) -> list[dict]:
@@ -285,6 +355,7 @@ def markdown(result: dict, plot_name: str, sweep_plot: str | None = None) -> str
             "throttled: the share of the level's 100 ms CFS periods in which the server used "
             "up its quota and had to wait for the next period.",
         ]
+    lines += grpc_markdown(result)
     lines += containers_markdown(result)
     lines += sweep_markdown(result)
     if result.get("inprocess"):

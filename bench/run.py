@@ -14,6 +14,12 @@ concurrency for a bounded time:
   Open Inference Protocol v2 body (``POST /v2/models/{name}/infer``);
 - ``go-predictor-v2``: the predictor driven with that same v2 body, KServe's
   like-for-like counterpart (the other rows use TF Serving's ``:predict``);
+- ``go-predictor-grpc``, ``go-predictor-grpc-v2``: the predictor over gRPC, on
+  its ``--grpc-listen-addr``: TF Serving's ``PredictionService/Predict`` with
+  the image as the one element of the ``image_bytes`` string tensor, and KServe
+  v2's ``GRPCInferenceService/ModelInfer`` with it in ``raw_input_contents``
+  (the load generator's ``-grpc`` mode, one HTTP/2 connection); the report
+  sets them against ``go-predictor`` and ``go-predictor-v2`` (gRPC ÷ REST);
 - ``go-nethttp``: plain Go net/http, only for the no-model endpoint
   (``GET /v2/health/live``, a constant, which every server has).
 
@@ -68,7 +74,10 @@ BATCH_FLAGS = ("--batching", "--max-batch-size", "--batch-timeout")
 BATCHING = {"small": ("32", "2ms"), "resnet50": ("8", "2ms")}
 INPROCESS_BATCHES = {"small": "1,32", "resnet50": "1,8"}
 GO_TOOLS = {"loadgen": "loadgen", "go_noop": "servers/go_noop", "inprocess": "inprocess"}
-SERVERS = "go-predictor,go-predictor-batching,go-predictor-v2,flask,fastapi,kserve,go-nethttp"
+SERVERS = (
+    "go-predictor,go-predictor-batching,go-predictor-v2,go-predictor-grpc,go-predictor-grpc-v2,"
+    "flask,fastapi,kserve,go-nethttp"
+)
 LOADGEN_BOUND = 0.9  # share of its core(s) above which the load generator is the limit
 # The open-loop sweep's p99 targets: an interactive budget for the small CNN (about 1 ms
 # of compute per image, so 50 ms is mostly queueing room), and 500 ms for ResNet50
@@ -86,10 +95,12 @@ class Server:
     """How to start one server: its argv given a port, and whether it serves the model."""
 
     name: str
-    argv: list[str]  # "{port}" is replaced
+    argv: list[str]  # "{port}" and "{grpc_port}" are replaced
     env: dict[str, str]
     serves_model: bool = True
-    api: str = "v1"  # the predict request it is sent: "v1" (TF Serving REST) or "v2" (OIP)
+    # The predict request it is sent: "v1" (TF Serving REST), "v2" (OIP REST), or over
+    # gRPC "grpc-predict" (TF Serving Predict) or "grpc-infer" (KServe v2 ModelInfer).
+    api: str = "v1"
     noop: bool = True  # also measured on the no-model endpoint
     image: str | None = None  # --containers: the image it runs in (argv[0] its entrypoint)
 
@@ -132,7 +143,8 @@ def servers_for(model: BenchModel, workers: int, layout: Layout, batching: str |
     py_env = {"BENCH_MODEL_BASE_PATH": base, "BENCH_MODEL_NAME": name}
     go = [layout.predictor, "--listen-addr=127.0.0.1:{port}", f"--model-base-path={base}"]
     go += [f"--model-name={name}", "--log-level=warn"]  # no access log, like the Python servers
-    go += ["--grpc-listen-addr="]  # REST only is measured
+    grpc = [*go, "--grpc-listen-addr=127.0.0.1:{grpc_port}"]
+    go += ["--grpc-listen-addr="]  # the REST rows: no gRPC listener
     uvicorn_workers = ["--workers", str(workers)] if workers > 1 else []
     kserve = [str(layout.kserve_python), str(servers_dir / "kserve_app.py")]
     kserve += ["--http_port", "{port}", "--model_name", name, "--model_dir", base]
@@ -142,6 +154,8 @@ def servers_for(model: BenchModel, workers: int, layout: Layout, batching: str |
     servers = [
         Server("go-predictor", go, {}, image=go_image),
         Server("go-predictor-v2", go, {}, api="v2", noop=False, image=go_image),  # noop: above
+        Server("go-predictor-grpc", grpc, {}, api="grpc-predict", noop=False, image=go_image),
+        Server("go-predictor-grpc-v2", grpc, {}, api="grpc-infer", noop=False, image=go_image),
         Server(
             "flask",
             [str(layout.python_bin / "gunicorn"), "--chdir", str(servers_dir)]
@@ -198,7 +212,9 @@ class Running:
         self.server = server
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.grpc_addr = f"127.0.0.1:{free_port()}" if server.api.startswith("grpc") else ""
         argv = [a.replace("{port}", str(self.port)) for a in server.argv]
+        argv = [a.replace("127.0.0.1:{grpc_port}", self.grpc_addr) for a in argv]
         self.log = log_dir / f"{server.name}-{model_name}.log"
         self.container = None
         if server.image is not None:
@@ -253,14 +269,31 @@ class Running:
         self.stop()
         raise RuntimeError(f"{self.server.name} not ready after {timeout}s: {self.log}")
 
+    def predict_target(self, model: BenchModel) -> list[str]:
+        """The load generator's flags for this server's predict request: a URL and the
+        body it POSTs, or over gRPC the address, the call and the image."""
+        if self.server.api.startswith("grpc-"):
+            api = self.server.api.removeprefix("grpc-")
+            flags = ["-grpc", self.grpc_addr, "-api", api]
+            return [*flags, "-model", model.name, "-image", str(model.image)]
+        url, body = self.predict_url(model)
+        return ["-url", url, "-body", str(body)]
+
     def predict_url(self, model: BenchModel) -> tuple[str, Path]:
-        """The predict URL of this server's protocol and the body the load generator sends."""
+        """The REST predict URL of this server's protocol and the body POSTed to it."""
         if self.server.api == "v2":
             return f"{self.url}/v2/models/{model.name}/infer", model.body_v2
         return f"{self.url}/v1/models/{model.name}:predict", model.body
 
     def check_predict(self, model: BenchModel) -> None:
         """One request by hand: every server must answer the same shape."""
+        if self.server.api.startswith("grpc-"):
+            argv = [str(BIN / "loadgen"), *self.predict_target(model), "-check"]
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=150)
+            if done.returncode != 0:
+                raise RuntimeError(f"{self.server.name}: {done.stderr[-1500:]}")
+            _check_prediction(self.server.name, json.loads(done.stdout))
+            return
         url, body = self.predict_url(model)
         req = urllib.request.Request(url, data=body.read_bytes())
         req.add_header("Content-Type", "application/json")
@@ -271,8 +304,7 @@ class Running:
             prediction = {"label": outputs["label"][0], "probabilities": outputs["probabilities"]}
         else:
             prediction = reply["predictions"][0]
-        if prediction["label"] not in CLASSES or len(prediction["probabilities"]) != len(CLASSES):
-            raise RuntimeError(f"{self.server.name}: unexpected prediction {prediction}")
+        _check_prediction(self.server.name, prediction)
 
     def stop(self) -> None:
         if self.container is not None:
@@ -286,12 +318,15 @@ class Running:
                 self.proc.wait()
 
 
-def load(url: str, body: Path | None, c: int, warmup: float, seconds: float, cpus: str) -> dict:
-    """Run the load generator once; its JSON result."""
-    argv = ["taskset", "-c", cpus, str(BIN / "loadgen"), "-url", url, "-c", str(c)]
+def _check_prediction(server: str, prediction: dict) -> None:
+    if prediction["label"] not in CLASSES or len(prediction["probabilities"]) != len(CLASSES):
+        raise RuntimeError(f"{server}: unexpected prediction {prediction}")
+
+
+def load(target: list[str], c: int, warmup: float, seconds: float, cpus: str) -> dict:
+    """Run the load generator once on ``target`` (``Running.predict_target``); its JSON result."""
+    argv = ["taskset", "-c", cpus, str(BIN / "loadgen"), *target, "-c", str(c)]
     argv += ["-d", f"{seconds}s", "-warmup", f"{warmup:.2f}s"]
-    if body is not None:
-        argv += ["-body", str(body)]
     out = subprocess.run(argv, capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
@@ -299,16 +334,16 @@ def load(url: str, body: Path | None, c: int, warmup: float, seconds: float, cpu
 def measure(run: Running, model: BenchModel, endpoint: str, args: argparse.Namespace) -> list:
     """Every concurrency level on one endpoint of a running server; one row per level."""
     if endpoint == "predict":
-        url, body = run.predict_url(model)
+        target = run.predict_target(model)
     else:
-        url, body = f"{run.url}/v2/health/live", None
+        target = ["-url", f"{run.url}/v2/health/live"]
     rows, prev_rps = [], None
     loadgen_cpus = procstats.cpu_list(args.loadgen_cpus)
     for c in args.levels:
         # Long enough for a closed loop of c requests to reach its steady queue.
         warmup = args.warmup if not prev_rps else min(20.0, max(args.warmup, 1.2 * c / prev_rps))
         # Best of --repeat trials: on a shared machine interference only slows a trial down.
-        trials = [trial(run, url, body, c, warmup, args) for _ in range(args.repeat)]
+        trials = [trial(run, target, c, warmup, args) for _ in range(args.repeat)]
         res, cpu, throttled = max(trials, key=lambda t: t[0]["rps"])
         util = res["loadgen_cpu_s"] / (warmup + args.duration) / len(loadgen_cpus)
         rows.append(
@@ -347,12 +382,12 @@ def measure(run: Running, model: BenchModel, endpoint: str, args: argparse.Names
     return rows
 
 
-def trial(run: Running, url: str, body: Path | None, c: int, warmup: float, args) -> tuple:
+def trial(run: Running, target: list[str], c: int, warmup: float, args) -> tuple:
     """One load generator run, the server's CPU seconds during it and, in a container, the
     share of CFS periods throttled (None on the host)."""
     cpu0 = run.cpu_seconds()
     periods0 = run.container.throttling() if run.container else (0, 0)
-    res = load(url, body, c, warmup, args.duration, args.loadgen_cpus)
+    res = load(target, c, warmup, args.duration, args.loadgen_cpus)
     cpu = run.cpu_seconds() - cpu0
     if run.container is None:
         return res, cpu, None
@@ -371,7 +406,7 @@ def sweep_rates(closed_max: float, start: float, step: float) -> list[float]:
 
 def sweep(run: Running, model: BenchModel, closed_max: float, args) -> list[dict]:
     """Open-loop rates up to the first whose p99 misses the target; one row per rate."""
-    url, body = run.predict_url(model)
+    load_target = run.predict_target(model)
     target = SLO_P99_MS[model.name]
     # Past 20 times the target a reply is a miss however it ends; the drain stays short.
     timeout = max(2.0, 20 * target / 1000)
@@ -379,8 +414,8 @@ def sweep(run: Running, model: BenchModel, closed_max: float, args) -> list[dict
     rows = []
     for rate in sweep_rates(closed_max, args.sweep_from, args.sweep_step):
         seconds = min(2.5 * args.sweep_seconds, max(args.sweep_seconds, SWEEP_MIN_REQUESTS / rate))
-        argv = ["taskset", "-c", args.loadgen_cpus, str(BIN / "loadgen"), "-url", url]
-        argv += ["-body", str(body), "-rate", str(rate), "-arrival", "poisson"]
+        argv = ["taskset", "-c", args.loadgen_cpus, str(BIN / "loadgen"), *load_target]
+        argv += ["-rate", str(rate), "-arrival", "poisson"]
         argv += ["-max-inflight", str(SWEEP_MAX_INFLIGHT), "-timeout", f"{timeout}s"]
         argv += ["-d", f"{seconds:.2f}s", "-warmup", f"{args.sweep_warmup}s"]
         started = time.monotonic()

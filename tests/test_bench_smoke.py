@@ -20,7 +20,8 @@ SWEEP_FIELDS = {
     "model", "server", "offered_rps", "achieved_rps", "scheduled", "sent", "ok", "errors",
     "dropped", "p50_ms", "p99_ms", "target_p99_ms", "held",
 }  # fmt: skip
-MODEL_SERVERS = {"go-predictor", "go-predictor-v2", "flask", "fastapi", "kserve"}
+GRPC_SERVERS = {"go-predictor-grpc", "go-predictor-grpc-v2"}
+MODEL_SERVERS = {"go-predictor", "go-predictor-v2", "flask", "fastapi", "kserve", *GRPC_SERVERS}
 KSERVE_PYTHON = ROOT / "build" / "kserve-venv" / "bin" / "python"
 
 
@@ -76,6 +77,13 @@ def test_bench_harness_writes_json_table_and_plot(tmp_path, predictor_binary):
     assert "no-model best level: go-nethttp req/s / flask" in goals
     for what in ("req/s", "p99", "peak RSS", "time to ready"):  # like for like: both on v2
         assert goals[f"small c=2: go-predictor-v2 {what} / kserve"]["measured"] > 0
+    for grpc, rest in (("go-predictor-grpc", "go-predictor"),
+                       ("go-predictor-grpc-v2", "go-predictor-v2")):  # fmt: skip
+        for what in ("req/s", "p99"):  # gRPC ÷ REST, the same request
+            assert goals[f"small c=2: {grpc} ÷ {rest} {what}"]["measured"] > 0
+    assert {(x["grpc"], x["concurrency"]) for x in result["grpc_vs_rest"]} == {
+        (s, 2) for s in GRPC_SERVERS
+    }
     for peer in ("flask", "fastapi"):
         assert f"small at p99 <= 50 ms: go-predictor req/s / {peer}" in goals
     assert "small at p99 <= 50 ms: go-predictor-v2 req/s / kserve" in goals
@@ -84,6 +92,8 @@ def test_bench_harness_writes_json_table_and_plot(tmp_path, predictor_binary):
     assert "| model | server | c | req/s | p50 ms | p90 ms | p99 ms | errors |" in table
     assert "| small | go-predictor | 2 |" in table
     assert "| small | kserve | 2 |" in table
+    assert "| small | go-predictor-grpc | 2 |" in table
+    assert "| model | c | gRPC row | REST row | gRPC req/s | REST req/s | req/s ÷ |" in table
     assert "| model | server | offered req/s | achieved req/s |" in table
     assert "| model | server | p99 target ms | closed-loop best req/s | req/s held |" in table
     assert "small at p99 <= 50 ms: go-predictor req/s / flask" in table

@@ -16,7 +16,7 @@ def figures(predictor_binary, tmp_path_factory):
 
 
 def test_no_request_fails_in_any_scenario(figures):
-    assert len(figures) == 9
+    assert len(figures) == 10
     for name, f in figures.items():
         assert f["requests_sent"] > 0, name
         assert f["requests_failed"] == 0, (name, f["notes"])
@@ -54,6 +54,14 @@ def test_hostile_inputs_all_get_4xx(figures):
     f = figures["hostile inputs"]
     assert f["bad_inputs_4xx"] + f["notes"]["mutations_still_valid"] == f["bad_inputs_tried"]
     assert f["notes"]["server_alive"]
+
+
+def test_hostile_grpc_inputs_all_get_client_errors(figures):
+    f = figures["hostile gRPC inputs"]
+    assert f["notes"]["catalogue"] > 40
+    assert f["bad_inputs_4xx"] + f["notes"]["mutations_still_valid"] == f["bad_inputs_tried"]
+    assert not {"Unknown", "Internal", "Unavailable"} & f["notes"]["codes"].keys(), f["notes"]
+    assert f["notes"]["valid_after_answered"] == 2 and f["notes"]["server_alive"]
 
 
 def test_summary_table_lists_every_scenario(figures):

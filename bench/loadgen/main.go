@@ -1,4 +1,5 @@
-// Command loadgen drives one HTTP endpoint and prints one JSON line of results.
+// Command loadgen drives one HTTP endpoint, or the predictor's gRPC predict
+// call (-grpc, grpc.go), and prints one JSON line of results.
 //
 // By default it runs a closed loop: a fixed number of concurrent keep-alive
 // connections, each sending its next request when the last one returns. Only
@@ -89,38 +90,74 @@ func main() {
 	arrival := flag.String("arrival", "poisson", "open loop: poisson or constant inter-arrival times")
 	maxInFlight := flag.Int("max-inflight", 64, "open loop: requests outstanding at once, at most")
 	seed := flag.Uint64("seed", 1, "open loop: seed of the Poisson arrivals")
+	var g GRPCTarget
+	flag.StringVar(&g.Addr, "grpc", "", "gRPC mode: host:port of the predictor's gRPC listener (instead of -url)")
+	flag.StringVar(&g.API, "api", "predict", "gRPC mode: predict (TF Serving Predict) or infer (KServe v2 ModelInfer)")
+	flag.StringVar(&g.Model, "model", "", "gRPC mode: the model's name")
+	flag.StringVar(&g.ImageFile, "image", "", "gRPC mode: the image file sent as the one image_bytes element")
+	flag.IntVar(&g.Conns, "conns", 1, "gRPC mode: HTTP/2 connections the calls are spread over")
+	check := flag.Bool("check", false, "gRPC mode: one call, its decoded prediction printed as JSON")
 	flag.Parse()
-	if *url == "" || *conc < 1 {
-		fmt.Fprintln(os.Stderr, "loadgen: -url and -c >= 1 are required")
-		os.Exit(2)
+	if (*url == "") == (g.Addr == "") || *conc < 1 {
+		fail("exactly one of -url and -grpc, and -c >= 1, are required")
 	}
-	var body []byte
-	if *bodyFile != "" {
-		var err error
-		if body, err = os.ReadFile(*bodyFile); err != nil {
-			fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
-			os.Exit(2)
+	var do Caller
+	if g.Addr != "" {
+		if *check {
+			pred, err := g.Check(*timeout)
+			if err != nil {
+				fail(err.Error())
+			}
+			emit(pred)
+			return
 		}
+		var err error
+		if do, err = g.Caller(*timeout); err != nil {
+			fail(err.Error())
+		}
+	} else {
+		var body []byte
+		if *bodyFile != "" {
+			var err error
+			if body, err = os.ReadFile(*bodyFile); err != nil {
+				fail(err.Error())
+			}
+		}
+		conns := *conc
+		if *rate > 0 {
+			conns = *maxInFlight
+		}
+		do = httpCaller(newClient(conns, *timeout), *url, body)
 	}
-	var res any
 	if *rate > 0 {
 		open := OpenLoop{
 			Rate: *rate, Arrival: *arrival, MaxInFlight: *maxInFlight,
 			Warmup: *warmup, Duration: *dur, Seed: *seed,
 		}
-		r, err := open.Run(newClient(*maxInFlight, *timeout), *url, body)
+		r, err := open.Run(do)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
-			os.Exit(2)
+			fail(err.Error())
 		}
-		res = r
-	} else {
-		res = run(*url, body, *conc, *warmup, *dur, *timeout)
+		emit(r)
+		return
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
+	emit(run(do, *conc, *warmup, *dur))
+}
+
+func fail(msg string) {
+	fmt.Fprintf(os.Stderr, "loadgen: %s\n", msg)
+	os.Exit(2)
+}
+
+func emit(v any) {
+	if err := json.NewEncoder(os.Stdout).Encode(v); err != nil {
 		os.Exit(1)
 	}
 }
+
+// A Caller sends one request and reports how it went; status is "200" for a
+// success in either mode (gRPC's OK), so the summaries read the same.
+type Caller func(ctx context.Context) sample
 
 // newClient keeps up to conns keep-alive connections to the one host.
 func newClient(conns int, timeout time.Duration) *http.Client {
@@ -133,8 +170,7 @@ func newClient(conns int, timeout time.Duration) *http.Client {
 	}
 }
 
-func run(url string, body []byte, conc int, warmup, dur, timeout time.Duration) Result {
-	client := newClient(conc, timeout)
+func run(do Caller, conc int, warmup, dur time.Duration) Result {
 	start := time.Now()
 	from, to := start.Add(warmup), start.Add(warmup+dur)
 	ctx, cancel := context.WithDeadline(context.Background(), to)
@@ -148,7 +184,7 @@ func run(url string, body []byte, conc int, warmup, dur, timeout time.Duration) 
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				s := call(ctx, client, url, body)
+				s := do(ctx)
 				if ctx.Err() != nil && s.err != nil {
 					return // cut off by the end of the window, not a server error
 				}
@@ -163,6 +199,11 @@ func run(url string, body []byte, conc int, warmup, dur, timeout time.Duration) 
 	r := summarize(perWorker, conc, dur)
 	r.Total = total.Load()
 	return r
+}
+
+// httpCaller POSTs body to url (GET when body is nil) and reads the whole reply.
+func httpCaller(client *http.Client, url string, body []byte) Caller {
+	return func(ctx context.Context) sample { return call(ctx, client, url, body) }
 }
 
 func call(ctx context.Context, client *http.Client, url string, body []byte) sample {

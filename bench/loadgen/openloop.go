@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net/http"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -95,8 +94,8 @@ func schedule(rate float64, arrival string, total time.Duration, seed uint64) ([
 
 // Run drives url until the schedule ends and every sent request is answered
 // (each bounded by the client's timeout) and summarizes the window.
-func (o OpenLoop) Run(client *http.Client, url string, body []byte) (OpenResult, error) {
-	samples, total, err := o.run(client, url, body)
+func (o OpenLoop) Run(do Caller) (OpenResult, error) {
+	samples, total, err := o.run(do)
 	if err != nil {
 		return OpenResult{}, err
 	}
@@ -105,7 +104,7 @@ func (o OpenLoop) Run(client *http.Client, url string, body []byte) (OpenResult,
 	return r, nil
 }
 
-func (o OpenLoop) run(client *http.Client, url string, body []byte) ([]openSample, int64, error) {
+func (o OpenLoop) run(do Caller) ([]openSample, int64, error) {
 	if o.MaxInFlight < 1 {
 		return nil, 0, fmt.Errorf("max in-flight %d: want >= 1", o.MaxInFlight)
 	}
@@ -146,7 +145,7 @@ dispatch:
 		go func(s *openSample) {
 			defer wg.Done()
 			defer func() { <-slots }()
-			c := call(context.Background(), client, url, body)
+			c := do(context.Background())
 			s.latency, s.status, s.err = c.done.Sub(due), c.status, c.err
 			total.Add(1)
 		}(&samples[i])

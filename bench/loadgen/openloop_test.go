@@ -88,7 +88,7 @@ func TestOpenLoopTimesQueueingAtTheCapFromTheSchedule(t *testing.T) {
 	var peak atomic.Int64
 	srv := sleepyServer(t, service, &peak)
 	o := OpenLoop{Rate: 100, Arrival: "constant", MaxInFlight: 1, Duration: 300 * time.Millisecond}
-	samples, _, err := o.run(newClient(1, 5*time.Second), srv.URL, nil)
+	samples, _, err := o.run(httpCaller(newClient(1, 5*time.Second), srv.URL, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestOpenLoopKeepsToTheCap(t *testing.T) {
 		Rate: 1000, Arrival: "constant", MaxInFlight: 3,
 		Warmup: 50 * time.Millisecond, Duration: 200 * time.Millisecond,
 	}
-	r, err := o.Run(newClient(3, 5*time.Second), srv.URL, nil)
+	r, err := o.Run(httpCaller(newClient(3, 5*time.Second), srv.URL, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestOpenLoopCountsOnlyTheWindow(t *testing.T) {
 		Rate: 100, Arrival: "constant", MaxInFlight: 8,
 		Warmup: 100 * time.Millisecond, Duration: 200 * time.Millisecond,
 	}
-	r, err := o.Run(newClient(8, 5*time.Second), srv.URL, nil)
+	r, err := o.Run(httpCaller(newClient(8, 5*time.Second), srv.URL, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

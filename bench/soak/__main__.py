@@ -37,6 +37,7 @@ def run(short: bool, workdir: Path) -> list[dict]:
             scenarios.sigterm_mid_load(models, workdir),
             scenarios.overload(models, workdir, seconds=3 if short else 20),
             scenarios.hostile_inputs(models, workdir, mutations=50 if short else 1000),
+            scenarios.hostile_grpc_inputs(models, workdir, mutations=25 if short else 500),
         ]
     finally:
         gcs.close()

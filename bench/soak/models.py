@@ -29,7 +29,10 @@ class SoakModels:
 
     def which(self, answer_body: bytes, atol: float = 1e-5) -> str | None:
         """ "A" or "B" when the answer (TF Serving or v2) is exactly that model's, else None."""
-        got = _probabilities(answer_body)
+        return self.which_probabilities(_probabilities(answer_body), atol)
+
+    def which_probabilities(self, got: list[float] | None, atol: float = 1e-5) -> str | None:
+        """ "A" or "B" when ``got`` is exactly that model's probabilities, else None."""
         for name, want in self.expected.items():
             if got is not None and np.allclose(got, want, atol=atol, rtol=0):
                 return name

@@ -2,12 +2,15 @@
 faults, and returns its figures; ``failed`` counts answers that were wrong or missing
 where the scenario promises an answer."""
 
+import base64
 import gzip
 import http.client
 import json
+import os
 import random
 import shutil
 import signal
+import subprocess
 import time
 import urllib.request
 from collections import Counter
@@ -25,6 +28,13 @@ POLL = "300ms"
 PREDICT = f"/v1/models/{MODEL}:predict"
 V2_INFER = f"/v2/models/{MODEL}/infer"
 RACE_S = 0.02
+LOADGEN = Path(__file__).resolve().parents[1] / "loadgen"  # its module holds grpchostile
+# The gRPC codes of a refused bad request: the client's fault (HTTP's 4xx), not the
+# server's (UNKNOWN, INTERNAL) nor no answer (UNAVAILABLE, DEADLINE_EXCEEDED).
+GRPC_CLIENT_ERRORS = frozenset(
+    {"InvalidArgument", "NotFound", "ResourceExhausted", "FailedPrecondition", "OutOfRange",
+     "Unimplemented", "AlreadyExists", "PermissionDenied", "Unauthenticated"}
+)  # fmt: skip
 
 
 @dataclass
@@ -327,6 +337,67 @@ def hostile_inputs(models: SoakModels, workdir: Path, mutations: int) -> Figures
                      "catalogue": len(catalogue), "mutations_still_valid": still_valid,
                      "server_alive": alive}  # fmt: skip
     return figures
+
+
+def hostile_grpc_inputs(models: SoakModels, workdir: Path, mutations: int) -> Figures:
+    """The gRPC catalogue of bad requests (``bench/loadgen/grpchostile``: bytes that are no
+    message or are cut short, wrong dtypes, shapes against contents, BYTES that are no
+    image or claim too many pixels, oversize messages, unknown model, version, input,
+    output and method) must each get a client-error code; ``mutations`` seeded mutations of
+    a valid PredictRequest's and of a ModelInferRequest's wire bytes a client error, or OK
+    with exactly model A's answer. Then a valid request of each API must still be answered.
+    """
+    base = workdir / "hostile-grpc"
+    publish_version(models.exports["A"], str(base), MODEL)
+    figures = Figures("hostile gRPC inputs")
+    tool = build_grpchostile(workdir)
+    image = workdir / "hostile-grpc-probe.png"
+    image.write_bytes(base64.b64decode(json.loads(models.body)["instances"][0]["b64"]))
+    with _predictor(base / MODEL, workdir) as predictor:
+        figures.rss_start_mb = rss_mb(predictor.process.pid)
+        argv = [str(tool), "-addr", f"127.0.0.1:{predictor.grpc_port}", "-model", MODEL]
+        argv += ["-image", str(image), "-mutations", str(mutations)]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"grpchostile failed: {done.stderr[-2000:]}")
+        report = json.loads(done.stdout)
+        alive = predictor.process.poll() is None and _ready(predictor.url)
+        figures.rss_end_mb = rss_mb(predictor.process.pid)
+    codes: Counter = Counter()
+    wrong, still_valid = [], 0
+    for a in report["answers"]:
+        codes[a["code"]] += 1
+        if a["code"] in GRPC_CLIENT_ERRORS:
+            figures.bad_inputs_4xx += 1
+        elif a["kind"] == "mutant" and a["code"] == "OK" and _is_a(models, a):
+            still_valid += 1
+        else:
+            wrong.append(a)
+    valid_after = [a for a in report["valid_after"] if a["code"] == "OK" and _is_a(models, a)]
+    figures.bad_inputs_tried = len(report["answers"])
+    figures.requests_sent = figures.bad_inputs_tried + len(report["valid_after"])
+    figures.requests_failed = len(wrong) + len(report["valid_after"]) - len(valid_after)
+    catalogue = sum(1 for a in report["answers"] if a["kind"] == "catalogue")
+    figures.notes = {"codes": dict(sorted(codes.items())), "catalogue": catalogue,
+                     "mutations_still_valid": still_valid,
+                     "valid_after_answered": len(valid_after), "server_alive": alive,
+                     "wrong": [{k: a[k] for k in ("api", "name", "code", "message")}
+                               for a in wrong[:10]]}  # fmt: skip
+    return figures
+
+
+def _is_a(models: SoakModels, answer: dict) -> bool:
+    """Whether a grpchostile OK answer is exactly model A's prediction."""
+    return models.which_probabilities(answer.get("probabilities")) == "A"
+
+
+def build_grpchostile(workdir: Path) -> Path:
+    """``go build`` bench/loadgen/grpchostile into ``workdir``."""
+    out = workdir / "grpchostile"
+    env = {**os.environ, "GOWORK": "off"}
+    argv = ["go", "build", "-trimpath", "-o", str(out), "./grpchostile"]
+    subprocess.run(argv, cwd=LOADGEN, env=env, check=True)
+    return out
 
 
 def malformed_requests(valid: bytes) -> list[tuple[str, bytes]]:

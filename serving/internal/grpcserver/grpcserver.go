@@ -3,7 +3,8 @@
 // ends over the same registry, with the interceptors every call passes
 // (request id, access log and metrics, panic recovery), the receive size
 // limit, and grpc.health.v1 for Kubernetes' gRPC probes (SERVING once the
-// registry is ready, NOT_SERVING before that and while draining).
+// registry is ready, NOT_SERVING before that and while draining). A request
+// whose bytes are not a valid message is InvalidArgument (malformed.go).
 package grpcserver
 
 import (
@@ -50,8 +51,11 @@ func New(opts Options) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	bad := newMalformed()
 	serverOpts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(requestID, accessLog(logger, opts.Observer), recoverPanics(logger)),
+		grpc.ForceServerCodecV2(bad),
+		grpc.ChainUnaryInterceptor(requestID, accessLog(logger, opts.Observer), recoverPanics(logger), bad.unary),
+		grpc.ChainStreamInterceptor(bad.stream),
 	}
 	if opts.MaxRecvBytes > 0 {
 		serverOpts = append(serverOpts, grpc.MaxRecvMsgSize(opts.MaxRecvBytes))

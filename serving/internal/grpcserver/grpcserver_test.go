@@ -139,3 +139,51 @@ func TestGracefulStopBounded(t *testing.T) {
 		t.Error("GracefulStop with no call in flight did not finish in time")
 	}
 }
+
+// rawBytes sends a []byte as the message's wire bytes, whatever the method.
+type rawBytes struct{}
+
+func (rawBytes) Marshal(v any) ([]byte, error) { return v.([]byte), nil }
+func (rawBytes) Unmarshal([]byte, any) error   { return nil }
+func (rawBytes) Name() string                  { return "proto" }
+
+func TestMalformedMessageIsInvalidArgument(t *testing.T) {
+	rec := recorder{calls: make(chan observed, 4)}
+	_, conn := start(t, withModel(), grpcserver.Options{Observer: rec})
+	for _, method := range []string{inference.GRPCInferenceService_ModelInfer_FullMethodName, healthpb.Health_Check_FullMethodName} {
+		var reply []byte
+		err := conn.Invoke(context.Background(), method, []byte{0xff, 0xff, 0xff, 0xff, 0x0f}, &reply, grpc.ForceCodec(rawBytes{}))
+		st := status.Convert(err)
+		if st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "not a valid") {
+			t.Errorf("%s with bytes that are no message: %v %q, want InvalidArgument", method, st.Code(), st.Message())
+		}
+		if got := <-rec.calls; got.status != 400 {
+			t.Errorf("%s: observed %+v, want status 400", method, got)
+		}
+	}
+	// A health Watch whose request cannot be parsed ends with InvalidArgument too.
+	watch, err := healthpb.NewHealthClient(conn).Watch(context.Background(), &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := watch.Recv(); err != nil {
+		t.Fatalf("a valid Watch: %v", err)
+	}
+	desc := &grpc.StreamDesc{ServerStreams: true}
+	bad, err := conn.NewStream(context.Background(), desc, healthpb.Health_Watch_FullMethodName, grpc.ForceCodec(rawBytes{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.SendMsg([]byte{0xff, 0xff}); err != nil {
+		t.Fatal(err)
+	}
+	bad.CloseSend()
+	if err := bad.RecvMsg(new([]byte)); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("Watch with bytes that are no message: %v, want InvalidArgument", err)
+	}
+	// The server still answers a valid call.
+	md, err := inference.NewGRPCInferenceServiceClient(conn).ModelMetadata(context.Background(), &inference.ModelMetadataRequest{Name: "imgclf"})
+	if err != nil || md.Name != "imgclf" {
+		t.Fatalf("valid call after malformed ones: %v, %v", md, err)
+	}
+}
