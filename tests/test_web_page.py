@@ -230,14 +230,29 @@ def test_demo_keeps_serving_until_ctrl_c(fixture_model, predictor_binary):
     answered = []
 
     def visit_then_interrupt():
-        answered.append(urllib.request.urlopen(f"{p.url}/ui/", timeout=10).status)
-        os.kill(os.getpid(), signal.SIGINT)
+        try:
+            answered.append(urllib.request.urlopen(f"{p.url}/ui/", timeout=10).status)
+        finally:
+            os.kill(os.getpid(), signal.SIGINT)
 
-    with LocalPredictor(fixture_model, "model", binary=predictor_binary) as p:
-        timer = threading.Timer(1.0, visit_then_interrupt)
-        timer.start()
-        _serve_until_interrupted(p)
-        timer.join()
-        assert p.exit_code() is None
+    # Ctrl-C raises KeyboardInterrupt in a terminal; a test run started in the background
+    # inherits SIGINT ignored, so the test sets the terminal's handler for its duration.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with LocalPredictor(fixture_model, "model", binary=predictor_binary) as p:
+            timer = threading.Timer(1.0, visit_then_interrupt)
+            # Bounded: should the interrupt never arrive, the predictor is stopped, the
+            # wait ends with its error and the test fails instead of hanging.
+            watchdog = threading.Timer(60.0, p.stop)
+            timer.start()
+            watchdog.start()
+            try:
+                _serve_until_interrupted(p)
+            finally:
+                watchdog.cancel()
+                timer.join()
+            assert p.exit_code() is None
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert answered == [200]
     assert p.exit_code() == 0
