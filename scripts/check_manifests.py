@@ -138,6 +138,15 @@ def consistency_errors(objects: list[Manifest]) -> list[str]:
                         f"{name_of(obj)}: container {c['name']} {probe} uses port "
                         f"'{port}', which is not one of its named ports {sorted(declared)}"
                     )
+                # A gRPC probe takes a number only: one the container does not declare is
+                # most likely a port nothing listens on.
+                grpc_port = ((c.get(probe) or {}).get("grpc") or {}).get("port")
+                numbers = sorted(p["containerPort"] for p in c.get("ports", []))
+                if isinstance(grpc_port, int) and grpc_port not in numbers:
+                    errors.append(
+                        f"{name_of(obj)}: container {c['name']} {probe} (grpc) uses port "
+                        f"{grpc_port}, which is not one of its container ports {numbers}"
+                    )
     for obj in objects:
         kind = obj.get("kind")
         if kind == "Service":

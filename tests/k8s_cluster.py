@@ -186,6 +186,13 @@ def service_url(cluster: Cluster, service: str = "predictor") -> str:
     return f"http://{spec['clusterIP']}:{spec['ports'][0]['port']}"
 
 
+def service_target(cluster: Cluster, port_name: str, service: str = "predictor") -> str:
+    """``<ClusterIP>:<port>`` of the Service's port named ``port_name`` (e.g. ``grpc``)."""
+    spec = get_json(cluster, "service", service)["spec"]
+    (port,) = [p["port"] for p in spec["ports"] if p.get("name") == port_name]
+    return f"{spec['clusterIP']}:{port}"
+
+
 def ready_pod_ips(
     cluster: Cluster, selector: str = "app.kubernetes.io/name=predictor"
 ) -> list[str]:

@@ -1,15 +1,18 @@
-"""Run the standard clients (tritonclient.http, kserve) against a running predictor.
+"""Run the standard clients (tritonclient.http and .grpc, kserve, tensorflow-serving-api's
+stubs) against a running predictor, and ask its gRPC health as grpc-health-probe does.
 
-The clients live in build/clients-venv (``make clients-venv``, which ``make test``
-runs) because their ml-dtypes pin clashes with TensorFlow's; tests/clients/*.py
-call the server exactly as a Triton or KServe user's code does and print what
-the client returned as JSON.
+The Triton and KServe clients live in build/clients-venv (``make clients-venv``, which
+``make test`` runs) because their ml-dtypes pin clashes with TensorFlow's; the TF Serving
+stubs import TensorFlow's protos, so they run in .venv. tests/clients/*.py call the server
+exactly as a Triton, KServe or TF Serving user's code does and print what the client
+returned as JSON.
 """
 
 import json
 import subprocess
 from pathlib import Path
 
+import grpc
 import pytest
 
 from pipelines.predictor_process import PredictorClient
@@ -28,6 +31,35 @@ def run_client(predictor: PredictorClient, script: str, mode: str, images: list[
     proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
+
+
+def run_grpc_client(
+    python: str | Path, script: str, target: str, model: str, mode: str, images: list[Path]
+) -> dict:
+    """Run ``tests/clients/<script>`` (a gRPC client) with ``python`` against ``target``
+    (``host:port``); return its JSON report."""
+    if not Path(python).is_file():
+        pytest.fail(f"{python} missing: run `make clients-venv`")
+    args = [str(python), str(ROOT / "tests" / "clients" / script), target, model, mode]
+    proc = subprocess.run([*args, *map(str, images)], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def grpc_health(target: str, timeout_s: float = 5) -> str:
+    """grpc.health.v1 Check of the server as a whole (service ""), as grpc-health-probe and
+    the kubelet's gRPC probe ask it: "SERVING" or "NOT_SERVING". Without the health
+    package's stubs (not in .venv): the request is empty and the answer is one varint."""
+    with grpc.insecure_channel(target) as channel:
+        check = channel.unary_unary(
+            "/grpc.health.v1.Health/Check",
+            request_serializer=lambda _: b"",
+            response_deserializer=lambda b: {
+                b"\x08\x01": "SERVING",
+                b"\x08\x02": "NOT_SERVING",
+            }.get(b, b.hex()),
+        )
+        return check(None, timeout=timeout_s)
 
 
 def check_predictions(got: dict, expected: dict, names: list[str]) -> None:

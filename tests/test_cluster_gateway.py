@@ -1,19 +1,24 @@
-"""Scenario 5 on the real node: the base's HTTPRoute through a real Gateway API
-implementation (Traefik), TF Serving REST and KServe v2 requests through it, and the same
-body-size limit at the gateway and at the predictor."""
+"""Scenario 5 on the real node: the base's HTTPRoute and GRPCRoute through a real Gateway API
+implementation (Traefik), TF Serving REST and KServe v2 requests through the first, TF
+Serving and KServe v2 gRPC calls through the second, and the same body-size limit at the
+gateway and at the predictor."""
 
 import base64
 import json
 import socket
+import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
 from cluster_report import record
 from k8s_cluster import MODEL, get_json, holdout_images, predict, service_url
+from standard_clients import CLIENT_PYTHON, grpc_health, run_grpc_client
 
 from cluster.settings import Settings
 
@@ -40,6 +45,66 @@ def gateway(predictor_deployment) -> str:
         if time.monotonic() > deadline:
             pytest.fail(f"HTTPRoute not serving through the gateway: {parents}")
         time.sleep(1)
+
+
+@pytest.fixture(scope="module")
+def grpc_gateway(gateway, predictor_deployment) -> str:
+    """``host:port`` of the Gateway's listener (h2c as well as HTTP/1.1) once Traefik has
+    accepted the GRPCRoute and resolved its backend (the Service's h2c port)."""
+    deadline = time.monotonic() + 60
+    while True:
+        route = get_json(predictor_deployment, "grpcroute", "predictor")
+        parents = route.get("status", {}).get("parents", [])
+        conditions = {c["type"]: c["status"] for p in parents for c in p.get("conditions", [])}
+        if conditions.get("Accepted") == "True" and conditions.get("ResolvedRefs") == "True":
+            return gateway.removeprefix("http://")
+        if time.monotonic() > deadline:
+            pytest.fail(f"GRPCRoute not accepted by the gateway: {parents}")
+        time.sleep(1)
+
+
+def _image_files(images: list[bytes], folder: Path) -> list[Path]:
+    paths = [folder / f"{i}.jpg" for i in range(len(images))]
+    for path, image in zip(paths, images, strict=True):
+        path.write_bytes(image)
+    return paths
+
+
+def test_tf_serving_grpc_through_the_grpcroute(gateway, grpc_gateway, split_dir, tmp_path):
+    """tensorflow-serving-api's stubs through Traefik: Predict answers as the REST predict
+    through the HTTPRoute (within 1e-5); Classify, GetModelMetadata and ModelService's
+    GetModelStatus are routed too, and an unknown model is the predictor's NOT_FOUND."""
+    images = holdout_images(split_dir)[:3]
+    rest = predict(gateway, images)
+    got = run_grpc_client(sys.executable, "tfserving_grpc.py", grpc_gateway, MODEL, "predict",
+                          _image_files(images, tmp_path))  # fmt: skip
+    np.testing.assert_allclose(got["probabilities"], [p["probabilities"] for p in rest],
+                               atol=1e-5, rtol=0)  # fmt: skip
+    assert got["labels"] == [p["label"] for p in rest]
+    assert [c[0][0] for c in got["classes"]] == got["labels"]
+    assert got["signature_inputs"] == {"image_bytes": "string"}
+    assert got["status"] == [[got["version"], "AVAILABLE"]]
+    assert got["unknown_model"]["code"] == "NOT_FOUND", got["unknown_model"]
+
+
+def test_kserve_v2_grpc_through_the_grpcroute(gateway, grpc_gateway, split_dir, tmp_path):
+    """tritonclient.grpc through Traefik: ServerLive/Ready, ModelReady and ModelInfer answer
+    as the v2 REST infer through the HTTPRoute (within 1e-5); health stays unrouted."""
+    if not CLIENT_PYTHON.is_file():
+        pytest.fail(f"{CLIENT_PYTHON} missing: run `make clients-venv`")
+    images = holdout_images(split_dir)[:3]
+    rest = predict(gateway, images)
+    got = run_grpc_client(CLIENT_PYTHON, "triton_grpc.py", grpc_gateway, MODEL, "infer",
+                          _image_files(images, tmp_path))  # fmt: skip
+    assert (got["live"], got["ready"], got["model_ready"]) == (True, True, True)
+    np.testing.assert_allclose(got["probabilities"], [p["probabilities"] for p in rest],
+                               atol=1e-5, rtol=0)  # fmt: skip
+    assert got["labels"] == [p["label"] for p in rest]
+    assert got["unknown_model"]["status"] == "StatusCode.NOT_FOUND"
+    # grpc.health.v1 is the kubelet's, inside the cluster: the route does not match it.
+    with pytest.raises(grpc.RpcError) as unrouted:
+        grpc_health(grpc_gateway)
+    assert unrouted.value.code() == grpc.StatusCode.UNIMPLEMENTED, unrouted.value
 
 
 def test_tf_serving_rest_through_the_gateway(gateway, predictor_deployment, split_dir):

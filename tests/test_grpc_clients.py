@@ -4,16 +4,14 @@ tests/test_v2_clients.py runs the HTTP ones), compared with Keras's outputs."""
 
 import json
 import signal
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-import grpc
 import pytest
-from standard_clients import CLIENT_PYTHON, ROOT, check_predictions
+from standard_clients import CLIENT_PYTHON, check_predictions, grpc_health, run_grpc_client
 
 from pipelines.predictor_process import LocalPredictor
 
@@ -23,10 +21,7 @@ def _images(fixture_model: Path, names: list[str]) -> list[Path]:
 
 
 def _run(python: str | Path, script: str, target: str, mode: str, images: list[Path]) -> dict:
-    args = [str(python), str(ROOT / "tests" / "clients" / script), target, "model", mode]
-    proc = subprocess.run([*args, *map(str, images)], capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return run_grpc_client(python, script, target, "model", mode, images)
 
 
 def _target(predictor: LocalPredictor) -> str:
@@ -106,28 +101,14 @@ def test_tritonclient_grpc_names_the_element_that_is_not_an_image(
     assert "element 1" in got["message"], got
 
 
-def _health(target: str) -> str:
-    """grpc.health.v1 Check of the server, without the health package's stubs."""
-    with grpc.insecure_channel(target) as channel:
-        check = channel.unary_unary(
-            "/grpc.health.v1.Health/Check",
-            request_serializer=lambda _: b"",
-            response_deserializer=lambda b: {
-                b"\x08\x01": "SERVING",
-                b"\x08\x02": "NOT_SERVING",
-            }.get(b, b.hex()),
-        )
-        return check(None, timeout=5)
-
-
 def test_health_is_not_serving_while_draining(fixture_model, predictor_binary):
     with LocalPredictor(
         fixture_model, "model", binary=predictor_binary, extra_args=("--shutdown-delay=3s",)
     ) as p:
-        assert _health(_target(p)) == "SERVING"
+        assert grpc_health(_target(p)) == "SERVING"
         p.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 2
-        while _health(_target(p)) != "NOT_SERVING":
+        while grpc_health(_target(p)) != "NOT_SERVING":
             assert time.monotonic() < deadline, "health still SERVING after SIGTERM"
             time.sleep(0.05)
         assert p.stop() == 0, p.log()

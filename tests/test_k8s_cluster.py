@@ -81,10 +81,10 @@ def test_api_server_rejects_unknown_fields(k8s_cluster):
     deployment = _deployment_manifest(k8s_cluster)
     deployment["metadata"]["name"] = "unknown-field"
     probe = deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
-    probe["httpGet"]["prot"] = "http"
+    probe["grpc"]["prot"] = 8500
     result = k8s_cluster.apply(json.dumps(deployment), "--dry-run=server", check=False)
     assert result.returncode != 0
-    assert "readinessProbe.httpGet.prot: field not declared in schema" in result.stderr
+    assert "readinessProbe.grpc.prot: field not declared in schema" in result.stderr
 
 
 def test_gke_overlay_passes_server_side_validation_and_admission(predictor_deployment):

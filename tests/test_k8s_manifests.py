@@ -77,11 +77,21 @@ BROKEN = {
     "probe without a port": (
         _json_patch(
             '[{"op": "remove", '
-            '"path": "/spec/template/spec/containers/0/readinessProbe/httpGet/port"}]'
+            '"path": "/spec/template/spec/containers/0/readinessProbe/grpc/port"}]'
         ),
         {},
-        "Deployment/predictor: spec.template.spec.containers.0.readinessProbe.httpGet: "
+        "Deployment/predictor: spec.template.spec.containers.0.readinessProbe.grpc: "
         "'port' is a required property",
+    ),
+    "gRPC probe on an undeclared port": (
+        _json_patch(
+            '[{"op": "replace", '
+            '"path": "/spec/template/spec/containers/0/readinessProbe/grpc/port", '
+            '"value": 9000}]'
+        ),
+        {},
+        "Deployment/predictor: container predictor readinessProbe (grpc) uses port 9000, "
+        "which is not one of its container ports [8500, 8501]",
     ),
     "probe on an undeclared port": (
         _json_patch(
