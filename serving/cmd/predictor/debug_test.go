@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/imgclf/serving/internal/servingtest"
 )
 
 // TestDebugServer: --debug-addr serves the profiler on its own port, and
 // the public port does not.
 func TestDebugServer(t *testing.T) {
-	var logs syncBuffer
+	var logs servingtest.SyncBuffer
 	url, _ := start(t, testConfig(t, t.TempDir(), "--debug-addr=127.0.0.1:0"), &logs)
 	var debugAddr string
 	for _, line := range strings.Split(logs.String(), "\n") {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imgclf/serving/internal/servingtest"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -46,7 +48,7 @@ func TestGRPCEndToEnd(t *testing.T) {
 	dir := testmodel.Dir(t)
 	exp := testmodel.Load(t, dir)
 	grpcAddr := freeAddr(t)
-	var logs syncBuffer
+	var logs servingtest.SyncBuffer
 	base, stop := start(t, testConfig(t, dir, "--grpc-listen-addr="+grpcAddr, "--shutdown-delay=300ms"), &logs)
 	waitFor(t, "readiness", func() bool { s, _ := get(t, base+"/v2/health/ready"); return s == 200 })
 	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -165,7 +167,7 @@ func TestGRPCPredictionLog(t *testing.T) {
 	logDir := t.TempDir()
 	grpcAddr := freeAddr(t)
 	base, stop := start(t, testConfig(t, dir, "--grpc-listen-addr="+grpcAddr, "--prediction-log-uri=file://"+logDir,
-		"--prediction-log-flush-interval=1h"), &syncBuffer{})
+		"--prediction-log-flush-interval=1h"), &servingtest.SyncBuffer{})
 	waitFor(t, "readiness", func() bool { s, _ := get(t, base+"/v2/health/ready"); return s == 200 })
 	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

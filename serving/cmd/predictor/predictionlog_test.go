@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imgclf/serving/internal/servingtest"
+
 	"github.com/imgclf/serving/internal/predlog"
 	"github.com/imgclf/serving/internal/testmodel"
 )
@@ -29,7 +31,7 @@ func TestPredictionLog(t *testing.T) {
 	exp := testmodel.Load(t, dir)
 	logDir := t.TempDir()
 	base, stop := start(t, testConfig(t, dir, "--prediction-log-uri=file://"+logDir, "--prediction-log-top-k=1",
-		"--prediction-log-flush-interval=1h"), &syncBuffer{})
+		"--prediction-log-flush-interval=1h"), &servingtest.SyncBuffer{})
 	waitFor(t, "readiness", func() bool { s, _ := get(t, base+"/v2/health/ready"); return s == 200 })
 
 	img := testmodel.Image(t, dir, "image1.jpg")
@@ -115,7 +117,7 @@ func TestPredictionLogEvents(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer sink.Close()
-	base, stop := start(t, testConfig(t, dir, "--prediction-log-url="+sink.URL, "--prediction-log-top-k=1"), &syncBuffer{})
+	base, stop := start(t, testConfig(t, dir, "--prediction-log-url="+sink.URL, "--prediction-log-top-k=1"), &servingtest.SyncBuffer{})
 	waitFor(t, "readiness", func() bool { s, _ := get(t, base+"/v2/health/ready"); return s == 200 })
 
 	var ids []string

@@ -17,9 +17,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/imgclf/serving/internal/servingtest"
 
 	"github.com/imgclf/serving/internal/lifecycle"
 	"github.com/imgclf/serving/internal/registry"
@@ -101,7 +102,7 @@ func closeTo(got, want []float64) bool {
 func TestEndToEnd(t *testing.T) {
 	dir := testmodel.Dir(t)
 	exp := testmodel.Load(t, dir)
-	var logs syncBuffer
+	var logs servingtest.SyncBuffer
 	base, stop := start(t, testConfig(t, dir, "--batching", "--max-batch-size=8"), &logs)
 	waitFor(t, "readiness", func() bool { s, _ := get(t, base+"/v2/health/ready"); return s == 200 })
 
@@ -443,19 +444,6 @@ func copyDir(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 }
-
-// syncBuffer is a bytes.Buffer safe for the logger and the test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imgclf/serving/internal/servingtest"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -176,7 +178,7 @@ func TestEventRetries(t *testing.T) {
 			opts, reg := eventOptions(t, "", s)
 			opts.Store = nil // events only
 			opts.EventTries = 3
-			var logs syncBuffer
+			var logs servingtest.SyncBuffer
 			opts.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 			l := start(t, opts)
 			predict(t, l.Wrap(&classifier{rows: [][]float32{{1}}}, "m", 1, nil), requestCtx("r", "predict"),

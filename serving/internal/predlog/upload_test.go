@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/imgclf/serving/internal/servingtest"
 )
 
 // failingStore is a store that fails every Put while down is set, and
@@ -40,7 +42,7 @@ func (s *failingStore) String() string { return "failing://" }
 func TestOutageRetriedWithoutLoss(t *testing.T) {
 	dir := t.TempDir()
 	opts, reg := testOptions(t, dir)
-	var logs syncBuffer
+	var logs servingtest.SyncBuffer
 	opts.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 	opts.FlushInterval = 20 * time.Millisecond
 	blocker := filepath.Join(dir, "m")

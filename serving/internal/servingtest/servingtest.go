@@ -16,6 +16,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/imgclf/serving"
@@ -144,3 +145,17 @@ func BombPNG(w, h uint32) []byte {
 
 // B64 is s in standard base64.
 func B64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// SyncBuffer is a bytes.Buffer that a logger and a test may use at once.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
