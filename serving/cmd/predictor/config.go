@@ -52,6 +52,7 @@ type Config struct {
 	UI                bool
 	CORSOrigins       []string
 	PredictionLog     PredictionLogConfig
+	TestFaults        TestFaults // for tests only; zero: off
 }
 
 // PredictionLogConfig is the --prediction-log-* flags (predlog.Options).
@@ -114,6 +115,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 		models                          modelFlags
 		showVersion                     bool
 		predLogInputs                   = predlog.InputsHash.String()
+		testFaults                      string
 	)
 	fs := flag.NewFlagSet("predictor", flag.ContinueOnError)
 	fs.SetOutput(output)
@@ -163,6 +165,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	fs.Int64Var(&pl.MaxFileBytes, "prediction-log-max-file-bytes", 8<<20, "start a new log file when one reaches this many bytes uncompressed")
 	fs.DurationVar(&pl.FlushInterval, "prediction-log-flush-interval", time.Minute, "start a new log file at least this often while records arrive")
 	fs.IntVar(&pl.QueueSize, "prediction-log-queue", 10000, "records waiting to be written; more are dropped (and counted), never waited for")
+	fs.StringVar(&testFaults, "test-faults", "", "for tests only, never in production: make one model version worse, so a canary rollout of it can be seen to fail; `faults` is version=N[,delay=D][,fail-every=K]: each predict to version N (of every model) first waits D, and every K-th one answers 500 (gRPC INTERNAL); off when empty")
 	fs.StringVar(&logLevel, "log-level", logLevel, "`level` of JSON logs: debug, info, warn or error")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
 	fs.Usage = func() { usage(fs) }
@@ -193,6 +196,9 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	var err error
 	if cfg.PredictionLog.Inputs, err = predlog.ParseInputs(predLogInputs); err != nil {
 		return Config{}, fmt.Errorf("--prediction-log-inputs %w", err)
+	}
+	if cfg.TestFaults, err = parseTestFaults(testFaults); err != nil {
+		return Config{}, err
 	}
 	if cfg.Models, err = modelConfigs(basePath, modelName, models, configFile); err != nil {
 		return Config{}, err

@@ -113,6 +113,21 @@ func TestParseConfig(t *testing.T) {
 			wantErr: `--cors-allowed-origins "app.example.com": want * or scheme://host[:port]`},
 		{name: "CORS origin with a path", args: []string{"--model-base-path=/m/x", "--cors-allowed-origins=https://a.example/app"},
 			wantErr: `--cors-allowed-origins "https://a.example/app"`},
+		{name: "test faults", args: []string{"--model-base-path=/m/x", "--test-faults=version=3,delay=300ms,fail-every=4"},
+			wantModels: "x=/m/x serving_default latest:1 map[]",
+			check: func(c Config) bool {
+				return c.TestFaults == TestFaults{Version: 3, Delay: 300 * time.Millisecond, FailEvery: 4}
+			}},
+		{name: "test faults from env", env: map[string]string{"PREDICTOR_MODEL_BASE_PATH": "/m/x", "PREDICTOR_TEST_FAULTS": "version=2,fail-every=1"},
+			wantModels: "x=/m/x serving_default latest:1 map[]",
+			check:      func(c Config) bool { return c.TestFaults == TestFaults{Version: 2, FailEvery: 1} }},
+		{name: "test faults off by default", args: []string{"--model-base-path=/m/x"},
+			wantModels: "x=/m/x serving_default latest:1 map[]",
+			check:      func(c Config) bool { return !c.TestFaults.On() }},
+		{name: "test faults without version", args: []string{"--model-base-path=/m/x", "--test-faults=delay=1s"},
+			wantErr: `--test-faults "delay=1s": version is required`},
+		{name: "test faults unknown key", env: map[string]string{"PREDICTOR_MODEL_BASE_PATH": "/m/x", "PREDICTOR_TEST_FAULTS": "version=2,errors=1"},
+			wantErr: `--test-faults "version=2,errors=1": unknown key "errors"`},
 		{name: "zero images", args: []string{"--model-base-path=/m/x", "--max-images=0"}, wantErr: "--max-images must be > 0"},
 		{name: "gs base path names the model", args: []string{"--model-base-path=gs://bucket/models/imgclf/"},
 			wantModels: "imgclf=gs://bucket/models/imgclf/ serving_default latest:1 map[]"},
@@ -205,7 +220,7 @@ func TestHelpListsEveryFlagAndEnv(t *testing.T) {
 		"batching", "max-batch-size", "batch-timeout", "max-queued", "batch-threads", "read-header-timeout", "read-timeout",
 		"write-timeout", "idle-timeout", "shutdown-delay", "shutdown-timeout", "log-level", "debug-addr", "version",
 		"prediction-log-uri", "prediction-log-sample-rate", "prediction-log-inputs", "prediction-log-top-k",
-		"prediction-log-max-file-bytes", "prediction-log-flush-interval", "prediction-log-queue", "prediction-log-url"} {
+		"prediction-log-max-file-bytes", "prediction-log-flush-interval", "prediction-log-queue", "prediction-log-url", "test-faults"} {
 		if !strings.Contains(out.String(), "--"+name+" ") || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("--help does not document --%s / %s:\n%s", name, envName(name), out.String())
 		}

@@ -37,7 +37,8 @@ const maxCardBytes = 1 << 20
 // loader returns how a model's versions load: TensorFlow session, labels,
 // warmup, then the batcher (which also bounds the queue when batching is
 // off: one request per run), wrapped by the prediction log when there is
-// one (plog nil: none).
+// one (plog nil: none), and for the --test-faults version by the faults
+// (outermost, so its delay and failures reach the client).
 func loader(cfg Config, mc ModelConfig, mx *metrics.Metrics, plog *predlog.Log, logger *slog.Logger) lifecycle.LoadFunc {
 	return func(ctx context.Context, name string, version int64, dir string) (registry.Loaded, error) {
 		labels, err := readLabels(dir)
@@ -70,6 +71,11 @@ func loader(cfg Config, mc ModelConfig, mx *metrics.Metrics, plog *predlog.Log, 
 			opts.MaxBatchSize, opts.Timeout = cfg.MaxBatchSize, cfg.BatchTimeout
 		}
 		served := plog.Wrap(batcher.New(sm, opts), name, version, labels)
+		if cfg.TestFaults.On() && version == cfg.TestFaults.Version {
+			logger.Warn("test faults injected into this version (--test-faults; for tests only)", "model", name, "version", version,
+				"test_faults", cfg.TestFaults.String())
+		}
+		served = cfg.TestFaults.wrap(served, name, version)
 		return registry.Loaded{Model: served, Labels: labels, Card: card}, nil
 	}
 }

@@ -37,6 +37,10 @@ import (
 // listen on port 0).
 func run(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(addr string)) error {
 	cfg = sizeThreads(cfg, logger)
+	if cfg.TestFaults.On() {
+		logger.Warn(fmt.Sprintf("--test-faults: faults are injected for version %d of every model; for tests only", cfg.TestFaults.Version),
+			"test_faults", cfg.TestFaults.String())
+	}
 	models := registry.New()
 	promRegistry := prometheus.NewRegistry()
 	mx := metrics.New(promRegistry, models)
