@@ -62,6 +62,19 @@ def make_pipeline(gcs_secret_name: str = ""):
         deploy_name: str = "predictor",
         deploy_smoke_url: str = "",
         deploy_timeout_s: int = 600,
+        deploy_strategy: str = "rolling",
+        deploy_route: str = "predictor",
+        canary_steps: str = "5,25,50,100",
+        canary_step_wait_s: float = 60,
+        canary_min_requests: int = 20,
+        canary_max_error_rate_increase: float = 0.01,
+        canary_max_p99_ratio: float = 1.5,
+        canary_p99_margin_ms: float = 50,
+        shadow_percent: int = 100,
+        shadow_duration_s: float = 300,
+        shadow_min_agreement: float = 0.95,
+        shadow_max_delta: float = 0.1,
+        shadow_mirror: str = "gateway-api",
         checkpoint_uri: str = "",
         train_when_drift_above: float = 0.0,
         prediction_log_uri: str = "",
@@ -70,6 +83,11 @@ def make_pipeline(gcs_secret_name: str = ""):
         """Train a classifier on ``data_uri``; publish and deploy it if it passes the gate.
 
         ``deploy_namespace`` empty: publish only (no cluster to roll out to).
+        ``deploy_strategy``: ``rolling``, ``canary`` (``canary_*``: the route's weights move
+        in steps, each checked on the pods' error rate and p99) or ``shadow`` (``shadow_*``:
+        the route mirrors traffic to the new version; its answers, read from
+        ``prediction_log_uri``, must agree with the stable version's). README, "Deploy
+        strategies".
         ``checkpoint_uri`` empty: training state goes under
         ``<model_base_uri>/.checkpoints/<model_name>/<run id>``.
         ``train_when_drift_above`` 0 (or below): always train. Above 0: train only when
@@ -163,6 +181,20 @@ def make_pipeline(gcs_secret_name: str = ""):
                         deployment=deploy_name,
                         smoke_url=deploy_smoke_url,
                         timeout_s=deploy_timeout_s,
+                        strategy=deploy_strategy,
+                        route=deploy_route,
+                        canary_steps=canary_steps,
+                        canary_step_wait_s=canary_step_wait_s,
+                        canary_min_requests=canary_min_requests,
+                        canary_max_error_rate_increase=canary_max_error_rate_increase,
+                        canary_max_p99_ratio=canary_max_p99_ratio,
+                        canary_p99_margin_ms=canary_p99_margin_ms,
+                        prediction_log_uri=prediction_log_uri,
+                        shadow_percent=shadow_percent,
+                        shadow_duration_s=shadow_duration_s,
+                        shadow_min_agreement=shadow_min_agreement,
+                        shadow_max_delta=shadow_max_delta,
+                        shadow_mirror=shadow_mirror,
                     )
                     deploy.set_caching_options(False)
                     deploy.set_cpu_request("100m").set_memory_request("512M")

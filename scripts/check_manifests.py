@@ -120,6 +120,8 @@ def consistency_errors(objects: list[Manifest]) -> list[str]:
         template = obj["spec"]["template"]
         labels = template.get("metadata", {}).get("labels", {})
         pod_labels.append(labels)
+        # The deploy step's canary of this Deployment: the same template, component canary.
+        pod_labels.append({**labels, "app.kubernetes.io/component": "canary"})
         selector = obj["spec"].get("selector", {}).get("matchLabels", {})
         if not _matches(selector, labels):
             errors.append(

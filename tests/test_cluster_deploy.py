@@ -35,7 +35,8 @@ from k8s_cluster import (
 from kubernetes import client, config
 
 from bench.soak.models import corrupt_copy
-from components.deploy.deploy import DeployError, deploy_version, pinned_version
+from components.deploy.deploy import DeployError, deploy_version
+from components.deploy.versions import pinned_version
 from components.errors import StepError
 from components.export.publish import export_and_publish
 from components.storage import publish_version
@@ -247,6 +248,8 @@ def test_rbac_forbidden_names_the_verb_and_resource(deployer, cluster_models):
 
 @pytest.mark.parametrize(("namespace", "name"), [(NAMESPACE, "nope"), ("ghost", "predictor")])
 def test_missing_deployment_or_namespace(admin, cluster_models, namespace, name):
-    with pytest.raises(StepError, match=f"deployment {name} not found in namespace {namespace}"):
+    with pytest.raises(
+        StepError, match=f"deployments.apps/{name} not found in namespace {namespace}"
+    ):
         deploy_version(model_base_uri=str(cluster_models), model_name=MODEL, version=1,
                        namespace=namespace, deployment=name, api_client=admin)  # fmt: skip

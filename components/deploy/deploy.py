@@ -1,32 +1,38 @@
-"""Point the predictor Deployment at a model version, watch the rollout, smoke-test, roll back.
+"""Put a model version in front of users with one of three strategies, or leave things as
+they were.
 
-The version is pinned in the predictor container's environment
-(``PREDICTOR_MODEL_VERSION_POLICY=specific:<N>``, the env form of the
-predictor's ``--model-version-policy`` flag) and mirrored in a pod-template annotation for
-``kubectl describe``. Changing the pod template is what starts a rolling
-update; pinning (rather than letting pods pick "the latest") keeps every
-replica, and every pod the autoscaler adds later, on the version that was
-tested.
+* ``rolling``: the predictor Deployment's pod template is pinned to the version (a rolling
+  update), the rollout is followed like ``kubectl rollout status``, one prediction is
+  smoke-tested through the Service, and the template is rolled back if either fails.
+* ``canary`` (canary.py): a second Deployment serves the version and the HTTPRoute's
+  weights move traffic to it in steps, each checked against the stable pods' metrics.
+* ``shadow`` (shadow.py): the route mirrors live traffic to the version; promotion needs
+  its prediction logs to agree with the stable version's.
 
-Permissions needed (k8s/base/deployer-rbac.yaml): get and patch on the one
-Deployment. The rollout is followed by polling ``get``.
+Every run starts by repairing what an interrupted run left: a route still sending to, or
+mirroring to, the canary goes back to the stable Service alone, and a canary Deployment
+that still runs pods is deleted.
+
+Permissions needed: k8s/base/deployer-rbac.yaml.
 """
 
+from __future__ import annotations
+
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from kubernetes import config
-from kubernetes.client import ApiClient, AppsV1Api, V1Deployment
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
+from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api, V1Deployment
 
+from components.deploy.canary_deployment import delete_canary, read_canary
+from components.deploy.kube import NotFound, call, default_client
+from components.deploy.params import CanaryParams, ShadowParams, check_strategy
 from components.deploy.rollout import rollout_status
-from components.deploy.smoke import SmokeTestError, load_smoke_case, smoke_test
+from components.deploy.route import Route
+from components.deploy.smoke import SmokeCase, SmokeTestError, load_smoke_case, smoke_test
+from components.deploy.versions import pin_version, pinned_version
 from components.errors import StepError
 
-VERSION_ENV = "PREDICTOR_MODEL_VERSION_POLICY"
-PINNED = "specific:"
-VERSION_ANNOTATION = "imgclf.dev/model-version"
+RESOURCE = "deployments.apps"
 
 
 @dataclass(frozen=True)
@@ -38,10 +44,47 @@ class DeployResult:
     version: int
     changed: bool  # False: the Deployment already ran this version
     message: str
+    strategy: str = "rolling"
+    report: dict = field(default_factory=dict)  # canary steps or shadow agreement figures
 
 
 class DeployError(StepError):
-    """The rollout failed; the Deployment was rolled back to ``previous_version``."""
+    """The new version failed; the stable Deployment serves the previous one."""
+
+
+@dataclass
+class Target:
+    """The stable predictor Deployment the step moves, and how to reach it."""
+
+    apps: AppsV1Api
+    core: CoreV1Api
+    namespace: str
+    deployment: str
+    container: str
+    smoke_url: str
+    canary_smoke_url: str
+    timeout_s: float
+    route: Route | None
+
+    def read(self, name: str | None = None) -> V1Deployment:
+        name = name or self.deployment
+        return call("get", RESOURCE, name, self.namespace,
+                    lambda: self.apps.read_namespaced_deployment(name, self.namespace))  # fmt: skip
+
+    def patch(self, body, name: str | None = None) -> None:
+        name = name or self.deployment
+        call("patch", RESOURCE, name, self.namespace,
+             lambda: self.apps.patch_namespaced_deployment(name, self.namespace, body))  # fmt: skip
+
+    def wait(self, name: str | None = None) -> None:
+        wait_for_rollout(self, name or self.deployment)
+
+    def roll_to(self, current: V1Deployment, version: int) -> dict:
+        """Pin ``version`` in the Deployment's pod template; the template it had before."""
+        template = self.apps.api_client.sanitize_for_serialization(current.spec.template)
+        pinned = pin_version(template, self.container, version)
+        self.patch([{"op": "replace", "path": "/spec/template", "value": pinned}])
+        return template
 
 
 def deploy_version(
@@ -51,163 +94,143 @@ def deploy_version(
     version: int,
     namespace: str,
     deployment: str,
+    strategy: str = "rolling",
+    canary: CanaryParams | None = None,
+    shadow: ShadowParams | None = None,
+    route: str = "predictor",
     container: str = "predictor",
     smoke_url: str = "",
+    canary_smoke_url: str = "",
     timeout_s: float = 600,
     api_client: ApiClient | None = None,
 ) -> DeployResult:
-    """Roll ``deployment`` onto ``version`` of ``model_name``; roll back if it fails.
+    """Put ``version`` of ``model_name`` in front of users with ``strategy``.
 
     Args:
         model_base_uri: where the version was published (its metadata holds the smoke test).
         model_name: the model's name in the store and in the predictor's URLs.
         version: the published version to serve.
         namespace: the Deployment's namespace.
-        deployment: the predictor Deployment's name.
+        deployment: the stable predictor Deployment's name (its Service has the same name).
+        strategy: ``rolling``, ``canary`` or ``shadow``.
+        canary: the canary's steps and checks (default :class:`CanaryParams`).
+        shadow: the shadow's mirror and agreement bounds (required for ``shadow``).
+        route: the HTTPRoute in front of the Service (canary and shadow move it; every
+            strategy repairs it); empty: no route (``rolling`` only).
         container: the predictor container's name in the pod template.
         smoke_url: base URL of the predictor Service; default
             ``http://<deployment>.<namespace>.svc``.
-        timeout_s: how long to wait for the rollout before rolling back.
+        canary_smoke_url: the same for the canary Service (``<deployment>-canary``).
+        timeout_s: how long to wait for a rollout before rolling back.
         api_client: a configured Kubernetes client (default: in-cluster config,
             else the local kubeconfig).
 
     Raises:
-        DeployError: the rollout or the smoke test failed; the Deployment was rolled back.
-        StepError: the Deployment is missing or the service account may not read/patch it.
+        DeployError: the new version failed; the stable Deployment serves the previous
+            version and the route sends it every request.
+        StepError: a parameter is invalid, an object is missing, or the service account
+            may not do what the step needs (nothing was changed).
         StorageError: the version is not published under ``model_base_uri`` (nothing
             was changed).
     """
-    # The version must be published (with its smoke test) before anything is rolled out.
+    check_strategy(strategy)
+    if strategy == "shadow" and shadow is None:
+        raise StepError("strategy shadow needs its settings (the prediction log URI)")
+    if strategy != "rolling" and not route:
+        raise StepError(f"strategy {strategy} needs the HTTPRoute in front of the predictor")
+    # The version must be published (with its smoke test) before anything changes.
     case = load_smoke_case(model_base_uri, model_name, version)
-    apps = AppsV1Api(api_client or _default_client())
-    current = _call(apps.read_namespaced_deployment, "get", deployment, namespace)
-    previous = pinned_version(current, container)
-    smoke_url = smoke_url or f"http://{deployment}.{namespace}.svc"
-    if previous == version and rollout_status(current).done:
-        return DeployResult(namespace, deployment, version, False, f"already serving {version}")
+    client = api_client or default_client()
+    canary_service = f"{deployment}-canary"
+    target = Target(
+        apps=AppsV1Api(client), core=CoreV1Api(client), namespace=namespace,
+        deployment=deployment, container=container,
+        smoke_url=smoke_url or f"http://{deployment}.{namespace}.svc",
+        canary_smoke_url=canary_smoke_url or f"http://{canary_service}.{namespace}.svc",
+        timeout_s=timeout_s,
+        route=Route(client, route, namespace, deployment, canary_service) if route else None,
+    )  # fmt: skip
+    current = target.read()
+    if target.route is not None and not _route_exists(target.route, strategy):
+        target.route = None
+    repair(target)
+    if strategy == "canary":
+        from components.deploy.canary import run_canary
 
-    print(f"deploy: {namespace}/{deployment}: version {previous} -> {version}")
-    template = apps.api_client.sanitize_for_serialization(current.spec.template)
-    patch = version_patch(current, container, version)
-    _call(apps.patch_namespaced_deployment, "patch", deployment, namespace, body=patch)
+        return run_canary(target, current, case, model_name, version, canary or CanaryParams())
+    if strategy == "shadow":
+        from components.deploy.shadow import run_shadow
+
+        assert shadow is not None
+        return run_shadow(target, current, case, model_name, version, shadow)
+    return roll(target, current, case, model_name, version)
+
+
+def roll(target: Target, current: V1Deployment, case: SmokeCase, model_name: str,
+         version: int) -> DeployResult:  # fmt: skip
+    """The rolling strategy: the stable Deployment itself moves to ``version``."""
+    previous = pinned_version(current, target.container)
+    name, namespace = target.deployment, target.namespace
+    if previous == version and rollout_status(current).done:
+        return DeployResult(namespace, name, version, False, f"already serving {version}")
+    print(f"deploy: {namespace}/{name}: version {previous} -> {version}")
+    template = target.roll_to(current, version)
     try:
-        wait_for_rollout(apps, deployment, namespace, timeout_s)
-        smoke_test(smoke_url, case, model_name, version)
+        target.wait()
+        smoke_test(target.smoke_url, case, model_name, version)
     except (TimeoutError, SmokeTestError) as err:
         print(f"deploy: {err}; rolling back to version {previous}")
-        rollback = [{"op": "replace", "path": "/spec/template", "value": template}]
-        _call(apps.patch_namespaced_deployment, "patch", deployment, namespace, body=rollback)
-        wait_for_rollout(apps, deployment, namespace, timeout_s)
+        target.patch([{"op": "replace", "path": "/spec/template", "value": template}])
+        target.wait()
         raise DeployError(
-            f"{namespace}/{deployment}: version {version} failed ({err}); "
+            f"{namespace}/{name}: version {version} failed ({err}); "
             f"rolled back to version {previous}"
         ) from err
-    return DeployResult(namespace, deployment, version, True, f"serving version {version}")
+    return DeployResult(namespace, name, version, True, f"serving version {version}")
 
 
-def pinned_version(deployment: V1Deployment, container: str) -> int | None:
-    """The version pinned in the container's environment, or None."""
-    for env in _container(deployment, container).env or []:
-        value = env.value or ""
-        if env.name == VERSION_ENV and value.startswith(PINNED) and value[len(PINNED) :].isdigit():
-            return int(value[len(PINNED) :])
-    return None
+def repair(target: Target) -> None:
+    """Undo what an interrupted canary or shadow left: the route back to the stable
+    Service alone, a canary Deployment that still runs pods deleted."""
+    if target.route is not None and not target.route.state().clean:
+        print(f"deploy: httproute {target.route.name} still sent traffic to the canary; "
+              "every request goes to the stable Service again")  # fmt: skip
+        target.route.reset()
+    leftover = read_canary(target.apps, target.deployment, target.namespace)
+    if leftover is not None and (leftover.spec.replicas or 0) > 0:
+        print(f"deploy: removing the canary {leftover.metadata.name} an earlier run left")
+        delete_canary(target.apps, target.deployment, target.namespace)
 
 
-def version_patch(deployment: V1Deployment, container: str, version: int) -> list[dict]:
-    """JSON-patch operations that pin ``version`` in the pod template."""
-    containers = deployment.spec.template.spec.containers
-    index = next(i for i, c in enumerate(containers) if c.name == container)
-    env_path = f"/spec/template/spec/containers/{index}/env"
-    entry = {"name": VERSION_ENV, "value": f"{PINNED}{version}"}
-    env = containers[index].env
-    ops: list[dict[str, object]]
-    if env is None:
-        ops = [{"op": "add", "path": env_path, "value": [entry]}]
-    else:
-        names = [e.name for e in env]
-        if VERSION_ENV in names:
-            ops = [
-                {"op": "replace", "path": f"{env_path}/{names.index(VERSION_ENV)}", "value": entry}
-            ]
-        else:
-            ops = [{"op": "add", "path": f"{env_path}/-", "value": entry}]
-    key = VERSION_ANNOTATION.replace("/", "~1")
-    if deployment.spec.template.metadata.annotations is None:
-        annotations = {VERSION_ANNOTATION: str(version)}
-        ops.append(
-            {"op": "add", "path": "/spec/template/metadata/annotations", "value": annotations}
-        )
-    else:
-        ops.append(
-            {
-                "op": "add",
-                "path": f"/spec/template/metadata/annotations/{key}",
-                "value": str(version),
-            }
-        )
-    return ops
-
-
-def wait_for_rollout(apps: AppsV1Api, deployment: str, namespace: str, timeout_s: float) -> None:
+def wait_for_rollout(target: Target, name: str) -> None:
     """Poll the Deployment until its rollout is done.
 
     Raises:
-        TimeoutError: not done within ``timeout_s``, or the progress deadline passed.
+        TimeoutError: not done within the target's timeout, or the progress deadline passed.
     """
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + target.timeout_s
     last = ""
     while True:
-        status = rollout_status(
-            _call(apps.read_namespaced_deployment, "get", deployment, namespace)
-        )
+        status = rollout_status(target.read(name))
         if status.done:
-            print(f"deploy: {status.message}")
+            print(f"deploy: {name}: {status.message}")
             return
         if status.failed:
             raise TimeoutError(status.message)
         if status.message != last:
-            print(f"deploy: {status.message}", flush=True)
+            print(f"deploy: {name}: {status.message}", flush=True)
             last = status.message
         if time.monotonic() > deadline:
-            raise TimeoutError(f"rollout not done after {timeout_s:.0f}s: {status.message}")
+            raise TimeoutError(f"rollout not done after {target.timeout_s:.0f}s: {status.message}")
         time.sleep(1)
 
 
-def _container(deployment: V1Deployment, name: str):
-    for container in deployment.spec.template.spec.containers:
-        if container.name == name:
-            return container
-    names = [c.name for c in deployment.spec.template.spec.containers]
-    raise StepError(
-        f"deployment {deployment.metadata.name} has no container {name!r} (it has {names})"
-    )
-
-
-def _call(method, verb: str, name: str, namespace: str, **kwargs):
-    """Call the API; turn 403/404 into errors naming the verb, resource and namespace."""
+def _route_exists(route: Route, strategy: str) -> bool:
+    """Whether the route exists; canary and shadow cannot run without it."""
     try:
-        return method(name, namespace, **kwargs)
-    except ApiException as err:
-        if err.status == 403:
-            raise StepError(
-                f"forbidden: cannot {verb} deployments.apps/{name} in namespace {namespace}; "
-                "grant the pipeline's service account the Role in k8s/base/deployer-rbac.yaml"
-            ) from err
-        if err.status == 404:
-            raise StepError(
-                f"deployment {name} not found in namespace {namespace} "
-                "(check the namespace and deployment name, and that k8s/ was applied)"
-            ) from err
-        raise StepError(f"{verb} deployments.apps/{name} in {namespace}: {err.reason}") from err
-
-
-def _default_client() -> ApiClient:
-    try:
-        config.load_incluster_config()
-    except ConfigException:
-        try:
-            config.load_kube_config()
-        except (ConfigException, FileNotFoundError) as err:
-            raise StepError(f"no Kubernetes credentials: not in a cluster and {err}") from err
-    return ApiClient()
+        route.read()
+    except NotFound as err:
+        if strategy == "rolling":
+            return False
+        raise StepError(f"strategy {strategy}: {err}") from err
+    return True
