@@ -101,6 +101,7 @@ def markdown(result: dict, plot: str | None) -> str:
         lines += ["| t (s) | replicas | load |", "|---|---|---|"]
         lines += [f"| {t} | {n} | {'on' if on else 'off'} |" for t, n, on in scaling["timeline"]]
         lines.append("")
+    lines += _strategies(result)
     gateway = result.get("gateway")
     if gateway:
         lines += ["## Gateway body limit (Traefik) vs the predictor's", "",
@@ -109,6 +110,55 @@ def markdown(result: dict, plot: str | None) -> str:
         lines += [f"| {r['bytes']} | {r['gateway']} | {r['service']} |" for r in gateway["limits"]]
         lines.append("")
     return "\n".join(lines)
+
+
+def _strategies(result: dict) -> list[str]:
+    """The deploy step's canary and shadow scenarios (tests/test_cluster_canary.py)."""
+    lines = []
+    canary = result.get("canary")
+    if canary:
+        lines += [f"## Canary through the Gateway (version {canary['from']} -> {canary['to']})",
+                  "", f"{canary['requests_sent']} requests sent, {canary['requests_failed']} "
+                  f"failed; {canary['seconds']} s from start to promoted. Split counted by the "
+                  f"version in each answer, from {canary['settle_s']} s after each weight "
+                  f"change to the end of its {canary['step_wait_s']} s wait.", "",
+                  "| weight | answers | canary share | allowed ± | canary (req, 5xx, p99 s) "
+                  "| stable (req, 5xx, p99 s) |", "|---|---|---|---|---|---|"]  # fmt: skip
+        for step in canary["steps"]:
+            c, s_ = step["canary"], step["stable"]
+            lines.append(f"| {step['weight']}% | {step['answers']} | {step['canary_share']} | "
+                         f"{step['tolerance']} | {c['requests']}, {c['errors']}, "
+                         f"{_seconds(c['p99_s'])} | {s_['requests']}, {s_['errors']}, "
+                         f"{_seconds(s_['p99_s'])} |")  # fmt: skip
+        lines.append("")
+    failed = result.get("canary_failed")
+    if failed:
+        lines += [f"## Canary of a slow version (+{failed['added_latency_s']} s)", "",
+                  f"Stopped after {failed['seconds_until_stopped']} s: {failed['reason']}. "
+                  f"{failed['requests_sent']} requests, {failed['requests_failed']} failed; "
+                  f"answers by version {failed['answers_by_version']}.", ""]  # fmt: skip
+    killed = result.get("canary_interrupted")
+    if killed:
+        lines += ["## Canary step killed mid-step, repaired by the next run", "",
+                  f"Killed at {killed['killed_at_weight']}%; the next run put the route back "
+                  f"and deleted the canary in {killed['repair_seconds']} s. "
+                  f"{killed['requests_sent']} requests, {killed['requests_failed']} failed; "
+                  f"answers by version {killed['answers_by_version']}.", ""]  # fmt: skip
+    shadow = result.get("shadow")
+    if shadow:
+        lines += [f"## Shadow (version {shadow['from']} -> {shadow['to']}, "
+                  f"{shadow['percent']}% mirrored for {shadow['mirror_seconds']} s)", "",
+                  f"{shadow['requests_sent']} requests, {shadow['requests_failed']} failed; "
+                  f"{shadow['client_answers_while_mirrored']} answered while mirrored, all by "
+                  f"the stable version. Logged: stable {shadow['stable_records']}, shadow "
+                  f"{shadow['shadow_records']}; {shadow['pairs']} images paired, top-1 "
+                  f"agreement {shadow['top1_agreement']}, largest probability delta "
+                  f"{shadow['max_probability_delta']}.", ""]  # fmt: skip
+    return lines
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def _plot(scaling: object, path: Path) -> bool:

@@ -8,8 +8,11 @@ import pytest
 from images import predictor_image, trainer_image  # noqa: F401  (fixtures, see module)
 from k8s_cluster import (  # noqa: F401  (fixtures, see module)
     CLUSTER_MODULES,
+    admin,
     build_cluster_programs,
     cluster_models,
+    deployer,
+    deployer_kubeconfig,
     k8s_cluster,
     predictor_deployment,
     published_v1,

@@ -16,6 +16,9 @@ Fixtures (exposed through conftest.py):
                           it added to the host (process, mount, rule, route) is left
     cluster_models        the node's model directory, served to pods through the PV
     predictor_deployment  the test overlay applied, the predictor rolled out on version 1
+    admin                 an API client with the cluster admin's credentials
+    deployer_kubeconfig   a kubeconfig for the pipeline's service account (only its Role)
+    deployer              an API client from it
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
+from kubernetes import config
 
 from cluster import footprint, harness, preflight
 from cluster.harness import Cluster
@@ -47,9 +52,11 @@ CLUSTER_MODULES = (
     "test_k8s_cluster",
     "test_cluster_deploy",
     "test_cluster_gateway",
+    "test_cluster_canary",
     "test_cluster_autoscale",
     "test_cluster_placement",
 )
+DEPLOYER = ("kubeflow", "pipeline-runner")  # the RoleBinding's subject (KFP's runner)
 CLUSTER_DIR = Path(os.environ.get("IMGCLF_TEST_CLUSTER_DIR", "/var/lib/imgclf-tests"))
 
 # The real module is a script (scripts/check_manifests.py, run by make); load it by path.
@@ -145,6 +152,35 @@ def predictor_deployment(k8s_cluster: Cluster, cluster_models: Path, published_v
     return k8s_cluster
 
 
+@pytest.fixture(scope="session")
+def admin(predictor_deployment):
+    return config.new_client_from_config(config_file=str(predictor_deployment.kubeconfig))
+
+
+@pytest.fixture(scope="session")
+def deployer_kubeconfig(predictor_deployment, tmp_path_factory):
+    """A kubeconfig for the pipeline's service account, as KFP installs it, with a token
+    the API server issues for it (TokenRequest): only the shipped Role applies."""
+    cluster, (namespace, account) = predictor_deployment, DEPLOYER
+    cluster.kubectl("create", "namespace", namespace, check=False)  # may exist already
+    cluster.kubectl("-n", namespace, "create", "serviceaccount", account, check=False)
+    token = cluster.kubectl("-n", namespace, "create", "token", account, "--duration=2h")
+    kubeconfig = yaml.safe_load(
+        cluster.kubectl("config", "view", "--raw", "--minify", "-o", "yaml").stdout
+    )
+    kubeconfig["users"] = [{"name": account, "user": {"token": token.stdout.strip()}}]
+    kubeconfig["contexts"][0]["context"]["user"] = account
+    path = tmp_path_factory.mktemp("deployer") / "kubeconfig"
+    path.write_text(yaml.safe_dump(kubeconfig))
+    return path
+
+
+@pytest.fixture(scope="session")
+def deployer(deployer_kubeconfig):
+    """A client authenticated as the pipeline's service account."""
+    return config.new_client_from_config(config_file=str(deployer_kubeconfig))
+
+
 def get_json(cluster: Cluster, *what: str, namespace: str = NAMESPACE) -> dict:
     return json.loads(cluster.kubectl("-n", namespace, "get", *what, "-o", "json").stdout)
 
@@ -178,6 +214,41 @@ def wait_pod_metrics(cluster: Cluster, pods: int, timeout_s: float = 120) -> str
         if time.monotonic() > deadline:
             raise TimeoutError(f"no pod metrics after {timeout_s:.0f}s: {top.stderr.strip()}")
         time.sleep(3)
+
+
+def gateway_url(cluster: Cluster) -> str:
+    """The Gateway's address once the predictor's HTTPRoute is accepted and answers."""
+    s = cluster.settings
+    url = f"http://{s.node_ip}:{s.ports.gateway_http}"
+    deadline = time.monotonic() + 60
+    while True:
+        route = get_json(cluster, "httproute", "predictor")
+        parents = route.get("status", {}).get("parents", [])
+        accepted = any(c["type"] == "Accepted" and c["status"] == "True"
+                       for p in parents for c in p.get("conditions", []))  # fmt: skip
+        # Settled: no pod of an earlier rollout still terminating (the gateway, unlike
+        # kube-proxy, may still send to those while they drain).
+        pods = get_json(cluster, "pods", "-l", "app.kubernetes.io/name=predictor")
+        settled = not any(p["metadata"].get("deletionTimestamp") for p in pods["items"])
+        if accepted and settled and http_status(url + "/v2/health/ready") == 200:
+            return url
+        if time.monotonic() > deadline:
+            pytest.fail(f"HTTPRoute not serving through the gateway: {parents}")
+        time.sleep(1)
+
+
+def http_status(url: str) -> int:
+    """The status a GET of ``url`` answers (0: no answer)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except OSError:
+        return 0
 
 
 def service_url(cluster: Cluster, service: str = "predictor") -> str:

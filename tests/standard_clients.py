@@ -49,7 +49,9 @@ def run_grpc_client(
 def grpc_health(target: str, timeout_s: float = 5) -> str:
     """grpc.health.v1 Check of the server as a whole (service ""), as grpc-health-probe and
     the kubelet's gRPC probe ask it: "SERVING" or "NOT_SERVING". Without the health
-    package's stubs (not in .venv): the request is empty and the answer is one varint."""
+    package's stubs: grpcio-health-checking 1.85 needs protobuf 7, which kfp 2.17 refuses
+    (protobuf < 7), so it is not in .venv. The request (service "") is empty and the answer
+    is one varint field."""
     with grpc.insecure_channel(target) as channel:
         check = channel.unary_unary(
             "/grpc.health.v1.Health/Check",

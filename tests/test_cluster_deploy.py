@@ -19,7 +19,6 @@ import time
 
 import numpy as np
 import pytest
-import yaml
 from cluster_load import failures, v2_load, versions
 from cluster_report import record
 from k8s_cluster import (
@@ -32,7 +31,7 @@ from k8s_cluster import (
     ready_pod_ips,
     service_url,
 )
-from kubernetes import client, config
+from kubernetes import client
 
 from bench.soak.models import corrupt_copy
 from components.deploy.deploy import DeployError, deploy_version
@@ -42,36 +41,6 @@ from components.export.publish import export_and_publish
 from components.storage import publish_version
 
 ROLLOUT_TIMEOUT_S = 30  # how long the step waits for a corrupt version before rolling back
-DEPLOYER = ("kubeflow", "pipeline-runner")  # the RoleBinding's subject (KFP's runner)
-
-
-@pytest.fixture(scope="module")
-def admin(predictor_deployment):
-    return config.new_client_from_config(config_file=str(predictor_deployment.kubeconfig))
-
-
-@pytest.fixture(scope="module")
-def deployer_kubeconfig(predictor_deployment, tmp_path_factory):
-    """A kubeconfig for the pipeline's service account, as KFP installs it, with a token
-    the API server issues for it (TokenRequest): only the shipped Role applies."""
-    cluster, (namespace, account) = predictor_deployment, DEPLOYER
-    cluster.kubectl("create", "namespace", namespace, check=False)  # may exist already
-    cluster.kubectl("-n", namespace, "create", "serviceaccount", account, check=False)
-    token = cluster.kubectl("-n", namespace, "create", "token", account, "--duration=2h")
-    kubeconfig = yaml.safe_load(
-        cluster.kubectl("config", "view", "--raw", "--minify", "-o", "yaml").stdout
-    )
-    kubeconfig["users"] = [{"name": account, "user": {"token": token.stdout.strip()}}]
-    kubeconfig["contexts"][0]["context"]["user"] = account
-    path = tmp_path_factory.mktemp("deployer") / "kubeconfig"
-    path.write_text(yaml.safe_dump(kubeconfig))
-    return path
-
-
-@pytest.fixture(scope="module")
-def deployer(deployer_kubeconfig):
-    """A client authenticated as the pipeline's service account."""
-    return config.new_client_from_config(config_file=str(deployer_kubeconfig))
 
 
 def _deploy_step(cluster, kubeconfig, models, version: int) -> subprocess.CompletedProcess[str]:

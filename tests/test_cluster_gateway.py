@@ -17,34 +17,23 @@ import grpc
 import numpy as np
 import pytest
 from cluster_report import record
-from k8s_cluster import MODEL, get_json, holdout_images, predict, service_url
+from k8s_cluster import (
+    MODEL,
+    gateway_url,
+    get_json,
+    holdout_images,
+    http_status,
+    predict,
+    service_url,
+)
 from standard_clients import CLIENT_PYTHON, grpc_health, run_grpc_client
-
-from cluster.settings import Settings
 
 LIMIT = 8388608  # PREDICTOR_MAX_BODY_BYTES (k8s/base) = the Middleware's maxRequestBodyBytes
 
 
 @pytest.fixture(scope="module")
 def gateway(predictor_deployment) -> str:
-    """The Gateway's address once the route is accepted and answers."""
-    s: Settings = predictor_deployment.settings
-    url = f"http://{s.node_ip}:{s.ports.gateway_http}"
-    deadline = time.monotonic() + 60
-    while True:
-        route = get_json(predictor_deployment, "httproute", "predictor")
-        parents = route.get("status", {}).get("parents", [])
-        accepted = any(c["type"] == "Accepted" and c["status"] == "True"
-                       for p in parents for c in p.get("conditions", []))  # fmt: skip
-        # Settled: no pod of an earlier rollout still terminating (the gateway, unlike
-        # kube-proxy, may still send to those while they drain).
-        pods = get_json(predictor_deployment, "pods", "-l", "app.kubernetes.io/name=predictor")
-        settled = not any(p["metadata"].get("deletionTimestamp") for p in pods["items"])
-        if accepted and settled and _status(url + "/v2/health/ready") == 200:
-            return url
-        if time.monotonic() > deadline:
-            pytest.fail(f"HTTPRoute not serving through the gateway: {parents}")
-        time.sleep(1)
+    return gateway_url(predictor_deployment)
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +115,8 @@ def test_v2_through_the_gateway_and_metrics_not_routed(gateway, split_dir):
     assert status == 200, body
     names = {o["name"] for o in json.loads(body)["outputs"]}
     assert {"probabilities", "label"} <= names
-    assert _status(f"{gateway}/v2/models/{MODEL}") == 200
-    assert _status(f"{gateway}/metrics") == 404  # the APIs and the page are routed, not this
+    assert http_status(f"{gateway}/v2/models/{MODEL}") == 200
+    assert http_status(f"{gateway}/metrics") == 404  # the APIs and the page are routed, not this
 
 
 def test_web_page_through_the_gateway(gateway):
@@ -136,7 +125,7 @@ def test_web_page_through_the_gateway(gateway):
         with urllib.request.urlopen(gateway + path, timeout=10) as resp:
             assert resp.status == 200, path
             assert "script-src 'self'" in resp.headers["Content-Security-Policy"], path
-    assert _status(f"{gateway}/ui/models/no-such-model") == 404
+    assert http_status(f"{gateway}/ui/models/no-such-model") == 404
 
 
 def test_body_limit_is_the_same_at_gateway_and_predictor(gateway, predictor_deployment, split_dir):
@@ -195,13 +184,3 @@ def _post(url: str, body: bytes) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode(errors="replace")
-
-
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as err:
-        return err.code
-    except OSError:
-        return 0

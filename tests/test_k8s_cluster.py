@@ -3,10 +3,7 @@ the rolled-out pods, Pod Security admission, RBAC, the API server's validation."
 
 import json
 
-import pytest
 from k8s_cluster import NAMESPACE, ROOT, check_manifests
-
-PIPELINE_RUNNER = "system:serviceaccount:kubeflow:pipeline-runner"
 
 
 def _get(cluster, *what):
@@ -45,27 +42,6 @@ def test_namespace_enforces_restricted_pod_security(predictor_deployment):
     result = predictor_deployment.apply(json.dumps(pod), "--dry-run=server", check=False)
     assert result.returncode != 0
     assert 'violates PodSecurity "restricted' in result.stderr
-
-
-@pytest.mark.parametrize(
-    ("verb", "resource", "allowed"),
-    [
-        ("get", "deployment/predictor", "yes"),
-        ("patch", "deployment/predictor", "yes"),
-        ("patch", "deployment/other", "no"),
-        ("delete", "deployment/predictor", "no"),
-        ("create", "deployments", "no"),
-        ("list", "replicasets", "yes"),
-        ("watch", "pods", "yes"),
-        ("get", "secrets", "no"),
-        ("create", "pods", "no"),
-    ],
-)
-def test_deploy_step_role_allows_only_its_rollout(predictor_deployment, verb, resource, allowed):
-    result = predictor_deployment.kubectl(
-        "auth", "can-i", verb, resource, "-n", NAMESPACE, f"--as={PIPELINE_RUNNER}", check=False
-    )
-    assert result.stdout.strip() == allowed, (verb, resource, result.stderr)
 
 
 def test_api_server_rejects_selector_that_misses_the_pods(k8s_cluster):

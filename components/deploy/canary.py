@@ -25,13 +25,9 @@ from kubernetes.client import V1Deployment
 from components.deploy.canary_deployment import (
     CANARY,
     COMPONENT,
-    canary_manifest,
     canary_name,
-    create_canary,
-    delete_canary,
-    scale_canary,
 )
-from components.deploy.deploy import DeployError, DeployResult, Target, roll
+from components.deploy.deploy import DeployError, DeployResult, Target
 from components.deploy.kube import call
 from components.deploy.params import CanaryParams
 from components.deploy.podmetrics import (
@@ -42,7 +38,7 @@ from components.deploy.podmetrics import (
     scrape,
     window,
 )
-from components.deploy.smoke import SmokeCase, SmokeTestError, smoke_test
+from components.deploy.smoke import SmokeCase, SmokeTestError
 from components.deploy.versions import pinned_version
 
 
@@ -66,20 +62,14 @@ def run_canary(target: Target, current: V1Deployment, case: SmokeCase, model_nam
                version: int, params: CanaryParams) -> DeployResult:  # fmt: skip
     previous = pinned_version(current, target.container)
     name, namespace = target.deployment, target.namespace
-    if previous == version:
-        return DeployResult(namespace, name, version, False, f"already serving {version}",
-                            "canary")  # fmt: skip
     assert target.route is not None
     canary = canary_name(name)
     print(f"deploy: canary {namespace}/{canary}: version {version} (stable serves {previous}); "
           f"steps {', '.join(f'{w}%' for w in params.steps)}")  # fmt: skip
-    create_canary(target.apps, canary_manifest(target.apps, current, target.container, version,
-                                               params.replicas))  # fmt: skip
     steps: list[StepReport] = []
     weight = 0
     try:
-        target.wait(canary)
-        smoke_test(target.canary_smoke_url, case, model_name, version)
+        target.start_canary(current, case, model_name, version, params.replicas)
         reference: Figures | None = None
         for weight in params.steps:
             step = _run_step(target, current, model_name, weight, params, reference)
@@ -89,8 +79,7 @@ def run_canary(target: Target, current: V1Deployment, case: SmokeCase, model_nam
             if step.failed:
                 raise CanaryCheckFailed("; ".join(step.failed))
     except (TimeoutError, SmokeTestError, ScrapeError, CanaryCheckFailed) as err:
-        target.route.reset()
-        delete_canary(target.apps, name, namespace)
+        target.undo_canary()
         where = f"at {weight}%" if weight else "before any traffic"
         print(f"deploy: canary failed {where}: {err}; every request goes to version "
               f"{previous} again and the canary is deleted")  # fmt: skip
@@ -99,14 +88,7 @@ def run_canary(target: Target, current: V1Deployment, case: SmokeCase, model_nam
             f"stable version {previous} serves 100%"
         ) from err
     print(f"deploy: canary passed every step; promoting version {version}")
-    try:
-        roll(target, current, case, model_name, version)
-    except DeployError:
-        target.route.reset()
-        delete_canary(target.apps, name, namespace)
-        raise
-    target.route.reset()
-    scale_canary(target.apps, name, namespace, 0)
+    target.promote(current, case, model_name, version)
     return DeployResult(namespace, name, version, True, f"serving version {version} (canary)",
                         "canary", {"steps": [asdict(s) for s in steps]})  # fmt: skip
 

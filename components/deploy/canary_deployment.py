@@ -69,9 +69,18 @@ def read_canary(apps: AppsV1Api, stable: str, namespace: str) -> V1Deployment | 
 
 
 def create_canary(apps: AppsV1Api, manifest: dict) -> None:
+    """Create the canary Deployment, or give the one a promotion scaled to zero this spec."""
     name, namespace = manifest["metadata"]["name"], manifest["metadata"]["namespace"]
-    call("create", RESOURCE, name, namespace,
-         lambda: apps.create_namespaced_deployment(namespace, manifest))  # fmt: skip
+    if read_canary(apps, manifest["metadata"]["annotations"][CANARY_OF], namespace) is None:
+        call("create", RESOURCE, name, namespace,
+             lambda: apps.create_namespaced_deployment(namespace, manifest))  # fmt: skip
+        return
+    patch = [
+        {"op": "replace", "path": "/spec", "value": manifest["spec"]},
+        {"op": "replace", "path": "/metadata/labels", "value": manifest["metadata"]["labels"]},
+    ]
+    call("patch", RESOURCE, name, namespace,
+         lambda: apps.patch_namespaced_deployment(name, namespace, patch))  # fmt: skip
 
 
 def delete_canary(apps: AppsV1Api, stable: str, namespace: str) -> bool:

@@ -23,7 +23,13 @@ from dataclasses import dataclass, field
 
 from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api, V1Deployment
 
-from components.deploy.canary_deployment import delete_canary, read_canary
+from components.deploy.canary_deployment import (
+    canary_manifest,
+    create_canary,
+    delete_canary,
+    read_canary,
+    scale_canary,
+)
 from components.deploy.kube import NotFound, call, default_client
 from components.deploy.params import CanaryParams, ShadowParams, check_strategy
 from components.deploy.rollout import rollout_status
@@ -78,6 +84,42 @@ class Target:
 
     def wait(self, name: str | None = None) -> None:
         wait_for_rollout(self, name or self.deployment)
+
+    def start_canary(self, current: V1Deployment, case: SmokeCase, model_name: str,
+                     version: int, replicas: int) -> None:  # fmt: skip
+        """Create ``<deployment>-canary`` on ``version`` from the stable template, wait for
+        it and smoke-test it through its Service (before it gets any traffic).
+
+        Raises:
+            TimeoutError, SmokeTestError: the canary did not come up or answer right (it is
+                left for the caller to delete).
+        """
+        manifest = canary_manifest(self.apps, current, self.container, version, replicas)
+        create_canary(self.apps, manifest)
+        self.wait(manifest["metadata"]["name"])
+        smoke_test(self.canary_smoke_url, case, model_name, version)
+
+    def promote(self, current: V1Deployment, case: SmokeCase, model_name: str,
+                version: int) -> None:  # fmt: skip
+        """Roll the stable Deployment onto ``version``, then every request to it alone and
+        the canary scaled to zero; if the rollout fails, the canary is deleted instead."""
+        try:
+            roll(self, current, case, model_name, version)
+        except DeployError:
+            self.reset_route()
+            delete_canary(self.apps, self.deployment, self.namespace)
+            raise
+        self.reset_route()
+        scale_canary(self.apps, self.deployment, self.namespace, 0)
+
+    def undo_canary(self) -> None:
+        """Every request to the stable Service alone, then the canary deleted."""
+        self.reset_route()
+        delete_canary(self.apps, self.deployment, self.namespace)
+
+    def reset_route(self) -> None:
+        if self.route is not None:
+            self.route.reset()
 
     def roll_to(self, current: V1Deployment, version: int) -> dict:
         """Pin ``version`` in the Deployment's pod template; the template it had before."""
@@ -154,6 +196,9 @@ def deploy_version(
     if target.route is not None and not _route_exists(target.route, strategy):
         target.route = None
     repair(target)
+    if pinned_version(current, container) == version and rollout_status(current).done:
+        return DeployResult(namespace, deployment, version, False, f"already serving {version}",
+                            strategy)  # fmt: skip
     if strategy == "canary":
         from components.deploy.canary import run_canary
 
@@ -171,8 +216,6 @@ def roll(target: Target, current: V1Deployment, case: SmokeCase, model_name: str
     """The rolling strategy: the stable Deployment itself moves to ``version``."""
     previous = pinned_version(current, target.container)
     name, namespace = target.deployment, target.namespace
-    if previous == version and rollout_status(current).done:
-        return DeployResult(namespace, name, version, False, f"already serving {version}")
     print(f"deploy: {namespace}/{name}: version {previous} -> {version}")
     template = target.roll_to(current, version)
     try:

@@ -23,15 +23,11 @@ from kubernetes.client import V1Deployment
 
 from components.deploy.agreement import check_agreement, compare_versions
 from components.deploy.canary_deployment import (
-    canary_manifest,
     canary_name,
-    create_canary,
-    delete_canary,
-    scale_canary,
 )
-from components.deploy.deploy import DeployError, DeployResult, Target, roll
+from components.deploy.deploy import DeployError, DeployResult, Target
 from components.deploy.params import ShadowParams
-from components.deploy.smoke import SmokeCase, SmokeTestError, smoke_test
+from components.deploy.smoke import SmokeCase, SmokeTestError
 from components.deploy.versions import pinned_version
 from components.errors import StepError
 
@@ -40,27 +36,21 @@ def run_shadow(target: Target, current: V1Deployment, case: SmokeCase, model_nam
                version: int, params: ShadowParams) -> DeployResult:  # fmt: skip
     previous = pinned_version(current, target.container)
     name, namespace = target.deployment, target.namespace
-    if previous == version:
-        return DeployResult(namespace, name, version, False, f"already serving {version}",
-                            "shadow")  # fmt: skip
     if previous is None:
         raise StepError(f"{namespace}/{name} pins no version: nothing to compare a shadow with")
     assert target.route is not None
     shadow = canary_name(name)
     print(f"deploy: shadow {namespace}/{shadow}: version {version} sees {params.percent}% of "
           f"the requests to version {previous} for {params.duration_s:g}s")  # fmt: skip
-    create_canary(target.apps, canary_manifest(target.apps, current, target.container, version,
-                                               params.replicas))  # fmt: skip
     try:
-        target.wait(shadow)
-        smoke_test(target.canary_smoke_url, case, model_name, version)
-        since = datetime.now(UTC)
+        target.start_canary(current, case, model_name, version, params.replicas)
+        since, mirror_started = datetime.now(UTC), time.monotonic()
         target.route.mirror(params.percent, params.mirror)
         try:
             time.sleep(params.duration_s)
         finally:
             target.route.reset()
-        until = datetime.now(UTC)
+        until, mirror_ended = datetime.now(UTC), time.monotonic()
         wait = params.log_flush_s
         print(f"deploy: mirroring stopped; reading the prediction logs in {wait:g}s", flush=True)
         time.sleep(params.log_flush_s)
@@ -72,20 +62,16 @@ def run_shadow(target: Target, current: V1Deployment, case: SmokeCase, model_nam
         if failed:
             raise ShadowDisagrees("; ".join(failed))
     except (TimeoutError, SmokeTestError, ShadowDisagrees, StepError) as err:
-        delete_canary(target.apps, name, namespace)
+        target.undo_canary()
         raise DeployError(
             f"{namespace}/{name}: shadow of version {version} failed ({err}); "
             f"stable version {previous} serves 100%"
         ) from err
     print(f"deploy: shadow agreed with version {previous}; promoting version {version}")
-    try:
-        roll(target, current, case, model_name, version)
-    except DeployError:
-        delete_canary(target.apps, name, namespace)
-        raise
-    scale_canary(target.apps, name, namespace, 0)
+    target.promote(current, case, model_name, version)
     return DeployResult(namespace, name, version, True, f"serving version {version} (shadow)",
-                        "shadow", {"agreement": asdict(agreement)})  # fmt: skip
+                        "shadow", {"agreement": asdict(agreement), "mirror_started": mirror_started,
+                                   "mirror_ended": mirror_ended})  # fmt: skip
 
 
 class ShadowDisagrees(Exception):
