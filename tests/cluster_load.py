@@ -17,11 +17,15 @@ from bench.soak.models import answered_version
 
 def v2_load(base_url: str, image: bytes, model: str = "lfw-faces", threads: int = 2,
             max_seconds: float = 300) -> SteadyLoad:  # fmt: skip
+    return SteadyLoad(base_url, f"/v2/models/{model}/infer", v2_body(image), threads=threads,
+                      max_seconds=max_seconds, fresh_connections=True)  # fmt: skip
+
+
+def v2_body(image: bytes) -> bytes:
+    """A KServe v2 infer request for one encoded image, asking for its label."""
     tensor = {"name": "image_bytes", "datatype": "BYTES", "shape": [1],
               "data": [base64.b64encode(image).decode()]}  # fmt: skip
-    body = json.dumps({"inputs": [tensor], "outputs": [{"name": "label"}]}).encode()
-    return SteadyLoad(base_url, f"/v2/models/{model}/infer", body, threads=threads,
-                      max_seconds=max_seconds, fresh_connections=True)  # fmt: skip
+    return json.dumps({"inputs": [tensor], "outputs": [{"name": "label"}]}).encode()
 
 
 def failures(result: LoadResult, since: float = 0.0) -> list[str]:
