@@ -411,6 +411,10 @@ def sweep(run: Running, model: BenchModel, closed_max: float, args) -> list[dict
     # Past 20 times the target a reply is a miss however it ends; the drain stays short.
     timeout = max(2.0, 20 * target / 1000)
     loadgen_cpus = procstats.cpu_list(args.loadgen_cpus)
+    # The closed loop's last level left up to 64 requests in the server's queue (its
+    # clients stop waiting, the server still computes them: seconds for ResNet50). One
+    # request by hand waits behind them, so the sweep starts on an idle server.
+    run.check_predict(model)
     rows = []
     for rate in sweep_rates(closed_max, args.sweep_from, args.sweep_step):
         seconds = min(2.5 * args.sweep_seconds, max(args.sweep_seconds, SWEEP_MIN_REQUESTS / rate))
