@@ -181,6 +181,29 @@ def deployer(deployer_kubeconfig):
     return config.new_client_from_config(config_file=str(deployer_kubeconfig))
 
 
+def pinned(admin) -> int | None:
+    """The model version the predictor Deployment's pod template pins."""
+    from kubernetes import client
+
+    from components.deploy.versions import pinned_version
+
+    deployment = client.AppsV1Api(admin).read_namespaced_deployment("predictor", NAMESPACE)
+    return pinned_version(deployment, "predictor")
+
+
+def deploy(cluster: Cluster, api, models: Path, version: int, strategy: str = "rolling",
+           timeout_s: float = 240, **settings):  # fmt: skip
+    """The deploy step's function on the predictor, smoke-testing through the ClusterIPs."""
+    from components.deploy.deploy import deploy_version
+
+    return deploy_version(
+        model_base_uri=str(models), model_name=MODEL, version=version, namespace=NAMESPACE,
+        deployment="predictor", strategy=strategy, smoke_url=service_url(cluster),
+        canary_smoke_url=service_url(cluster, "predictor-canary"), timeout_s=timeout_s,
+        api_client=api, **settings,
+    )  # fmt: skip
+
+
 def get_json(cluster: Cluster, *what: str, namespace: str = NAMESPACE) -> dict:
     return json.loads(cluster.kubectl("-n", namespace, "get", *what, "-o", "json").stdout)
 

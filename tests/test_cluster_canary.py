@@ -31,8 +31,10 @@ from k8s_cluster import (
     MODEL,
     NAMESPACE,
     ROOT,
+    deploy,
     gateway_url,
     holdout_images,
+    pinned,
     ready_pod_ips,
     service_url,
 )
@@ -40,10 +42,9 @@ from kubernetes import client
 
 from bench.soak.models import answered_version
 from components.deploy.canary_deployment import read_canary
-from components.deploy.deploy import DeployError, deploy_version
+from components.deploy.deploy import DeployError
 from components.deploy.params import CanaryParams, ShadowParams
 from components.deploy.route import Route
-from components.deploy.versions import pinned_version
 from components.errors import StepError
 from components.storage import publish_version
 
@@ -94,9 +95,9 @@ class Versions:
 def published(predictor_deployment, admin, cluster_models, tmp_path_factory) -> Versions:
     """Three copies of the stable version published, and the stable template set up."""
     cluster = predictor_deployment
-    if _pinned(admin) is None:  # this module alone: no earlier rollout pinned a version
-        _deploy(cluster, admin, cluster_models, 1, "rolling")
-    stable = _pinned(admin)
+    if pinned(admin) is None:  # this module alone: no earlier rollout pinned a version
+        deploy(cluster, admin, cluster_models, 1, "rolling")
+    stable = pinned(admin)
     assert stable is not None
     copies = []
     for name in ("good", "slow", "shadow"):
@@ -144,22 +145,8 @@ def image(split_dir) -> bytes:
     return holdout_images(split_dir)[0]
 
 
-def _pinned(admin) -> int | None:
-    deployment = client.AppsV1Api(admin).read_namespaced_deployment("predictor", NAMESPACE)
-    return pinned_version(deployment, "predictor")
-
-
 def _route(api) -> Route:
     return Route(api, "predictor", NAMESPACE, "predictor", "predictor-canary")
-
-
-def _deploy(cluster, api, models, version: int, strategy: str, **settings):
-    return deploy_version(
-        model_base_uri=str(models), model_name=MODEL, version=version, namespace=NAMESPACE,
-        deployment="predictor", strategy=strategy, smoke_url=service_url(cluster),
-        canary_smoke_url=service_url(cluster, "predictor-canary"), timeout_s=240,
-        api_client=api, **settings,
-    )  # fmt: skip
 
 
 def _assert_clean(admin, applied: list) -> None:
@@ -251,11 +238,11 @@ def test_missing_route_fails_before_anything_changes(predictor_deployment, admin
     for api, problem in [(deployer, f"forbidden: cannot get {route}"),
                          (admin, f"{route} not found")]:  # fmt: skip
         with pytest.raises(StepError, match=problem):
-            _deploy(predictor_deployment, api, cluster_models, published.good, "canary",
+            deploy(predictor_deployment, api, cluster_models, published.good, "canary",
                     canary=CANARY, route="nope")  # fmt: skip
     assert _route(admin).read()["metadata"]["resourceVersion"] == before
     assert read_canary(client.AppsV1Api(admin), "predictor", NAMESPACE) is None
-    assert _pinned(admin) == published.stable
+    assert pinned(admin) == published.stable
 
 
 def test_good_canary_takes_each_weight_and_is_promoted(
@@ -263,7 +250,7 @@ def test_good_canary_takes_each_weight_and_is_promoted(
 ):
     started = time.monotonic()
     with v2_load(gateway, image, max_seconds=400) as load:
-        result = _deploy(predictor_deployment, deployer, cluster_models, published.good,
+        result = deploy(predictor_deployment, deployer, cluster_models, published.good,
                          "canary", canary=CANARY)  # fmt: skip
         time.sleep(3)
     answers = load.result
@@ -280,7 +267,7 @@ def test_good_canary_takes_each_weight_and_is_promoted(
                          "stable": step["stable"]})  # fmt: skip
         assert n >= 20, observed
         assert abs(share - step["weight"] / 100) <= allowed, observed
-    assert _pinned(admin) == published.good
+    assert pinned(admin) == published.good
     _assert_clean(admin, applied)
     assert _versions_by_pod(predictor_deployment, image) == {published.good}
     late = [a for a in answers.answers if a.started > time.monotonic() - 2.5 and a.status == 200]
@@ -301,13 +288,13 @@ def test_slow_canary_is_stopped_at_its_first_step(
         with pytest.raises(
             DeployError, match=r"failed at 20% \(.*canary p99 \d+ ms > \d+ ms"
         ) as err:
-            _deploy(predictor_deployment, deployer, cluster_models, published.slow, "canary",
+            deploy(predictor_deployment, deployer, cluster_models, published.slow, "canary",
                     canary=CANARY)  # fmt: skip
         stopped = time.monotonic()
         time.sleep(SETTLE_S + 2)
     answers = load.result
     assert failures(answers, since=started) == []
-    assert _pinned(admin) == published.good
+    assert pinned(admin) == published.good
     _assert_clean(admin, applied)
     assert read_canary(client.AppsV1Api(admin), "predictor", NAMESPACE) is None  # deleted
     by_version = versions(answers)
@@ -351,7 +338,7 @@ def test_interrupted_canary_is_repaired_by_the_next_run(
         assert route.state().canary_weight == 20, output
         left = read_canary(client.AppsV1Api(admin), "predictor", NAMESPACE)
         assert left is not None and left.spec.replicas == 1
-        repaired = _deploy(predictor_deployment, deployer, cluster_models, published.good,
+        repaired = deploy(predictor_deployment, deployer, cluster_models, published.good,
                            "rolling")  # fmt: skip
         fixed = time.monotonic()
         time.sleep(SETTLE_S + 2)
@@ -360,7 +347,7 @@ def test_interrupted_canary_is_repaired_by_the_next_run(
     # the autoscaler's newest pod is not yet available, waits for it and smoke-tests).
     assert repaired.version == published.good and "serving" in repaired.message
     assert failures(answers, since=started) == []
-    assert _pinned(admin) == published.good
+    assert pinned(admin) == published.good
     _assert_clean(admin, applied)
     assert read_canary(client.AppsV1Api(admin), "predictor", NAMESPACE) is None
     during = [a for a in answers.answers if started < a.started < killed and a.status == 200]
@@ -382,7 +369,7 @@ def test_shadow_sees_mirrored_traffic_and_clients_only_stable_answers(
                           log_flush_s=6)  # fmt: skip
     started = time.monotonic()
     with v2_load(gateway, image, max_seconds=300) as load:
-        result = _deploy(predictor_deployment, deployer, cluster_models, published.shadow,
+        result = deploy(predictor_deployment, deployer, cluster_models, published.shadow,
                          "shadow", shadow=shadow)  # fmt: skip
         time.sleep(3)
     answers = load.result
@@ -397,7 +384,7 @@ def test_shadow_sees_mirrored_traffic_and_clients_only_stable_answers(
     assert agreement["shadow_records"] >= 10 and agreement["pairs"] >= 10
     assert agreement["top1_agreement"] == 1.0 and agreement["max_probability_delta"] < 1e-5
     assert agreement["shadow_records"] <= agreement["stable_records"]
-    assert _pinned(admin) == published.shadow
+    assert pinned(admin) == published.shadow
     _assert_clean(admin, applied)
     record("shadow", {"from": published.good, "to": published.shadow,
                       "percent": shadow.percent, "mirror_seconds": shadow.duration_s,

@@ -25,17 +25,17 @@ from k8s_cluster import (
     MODEL,
     NAMESPACE,
     ROOT,
+    deploy,
     holdout_images,
     keras_answers,
+    pinned,
     predict,
     ready_pod_ips,
     service_url,
 )
-from kubernetes import client
 
 from bench.soak.models import corrupt_copy
 from components.deploy.deploy import DeployError, deploy_version
-from components.deploy.versions import pinned_version
 from components.errors import StepError
 from components.export.publish import export_and_publish
 from components.storage import publish_version
@@ -75,19 +75,6 @@ def version_2(cluster_models, trained_v2, split_dir) -> int:
     return 2
 
 
-def _deploy(cluster, api, models, version: int, timeout_s: float = 240):
-    return deploy_version(
-        model_base_uri=str(models), model_name=MODEL, version=version, namespace=NAMESPACE,
-        deployment="predictor", smoke_url=service_url(cluster), timeout_s=timeout_s,
-        api_client=api,
-    )  # fmt: skip
-
-
-def _pinned(admin) -> int | None:
-    deployment = client.AppsV1Api(admin).read_namespaced_deployment("predictor", NAMESPACE)
-    return pinned_version(deployment, "predictor")
-
-
 def _assert_every_pod_serves(cluster, trained, other, images) -> None:
     """Every Ready pod answers as ``trained`` does, and not as ``other`` does."""
     expected, labels = keras_answers(trained, images)
@@ -106,8 +93,8 @@ def test_rollout_to_the_next_version_loses_no_request(
     trained_v2, version_2, split_dir,
 ):  # fmt: skip
     images = holdout_images(split_dir)
-    first = _deploy(predictor_deployment, deployer, cluster_models, 1)  # pin N = 1
-    assert _pinned(admin) == 1 and first.version == 1
+    first = deploy(predictor_deployment, deployer, cluster_models, 1)  # pin N = 1
+    assert pinned(admin) == 1 and first.version == 1
     started = time.monotonic()
     with v2_load(service_url(predictor_deployment), images[0]) as load:
         step = _deploy_step(predictor_deployment, deployer_kubeconfig, cluster_models, version_2)
@@ -116,11 +103,11 @@ def test_rollout_to_the_next_version_loses_no_request(
     answers = load.result
     assert step.returncode == 0, step.stdout + step.stderr
     assert "version 1 -> 2" in step.stdout and "serving version 2" in step.stdout
-    assert _pinned(admin) == 2
+    assert pinned(admin) == 2
     assert failures(answers, since=started) == []
     assert answers.sent > 20 and set(versions(answers)) == {"1", "2"}
     _assert_every_pod_serves(predictor_deployment, trained_v2, trained_dir, images)
-    again = _deploy(predictor_deployment, deployer, cluster_models, version_2)
+    again = deploy(predictor_deployment, deployer, cluster_models, version_2)
     assert not again.changed
     record(
         "rollout",
@@ -140,7 +127,7 @@ def test_version_that_never_becomes_ready_is_rolled_back(
     tmp_path,
 ):  # fmt: skip
     images = holdout_images(split_dir)
-    assert _pinned(admin) == 2
+    assert pinned(admin) == 2
     corrupt = corrupt_copy(cluster_models / MODEL / "2", tmp_path / "corrupt")
     (corrupt / "_COMPLETE").unlink()
     version = publish_version(corrupt, str(cluster_models), MODEL).version
@@ -149,12 +136,12 @@ def test_version_that_never_becomes_ready_is_rolled_back(
         with pytest.raises(
             DeployError, match=f"version {version} failed.*rolled back to version 2"
         ):
-            _deploy(
+            deploy(
                 predictor_deployment, deployer, cluster_models, version, timeout_s=ROLLOUT_TIMEOUT_S
             )
         elapsed = time.monotonic() - started
     answers = load.result
-    assert _pinned(admin) == 2
+    assert pinned(admin) == 2
     # The new pod never became Ready, so it never got a request: every answer is version 2.
     assert failures(answers) == [] and set(versions(answers)) == {"2"}
     _assert_every_pod_serves(predictor_deployment, trained_v2, trained_dir, images)
@@ -190,10 +177,10 @@ def test_version_that_answers_wrongly_is_rolled_back(
         with pytest.raises(
             DeployError, match=f"expected '{smoke['label']}'.*rolled back to version 2"
         ):
-            _deploy(predictor_deployment, deployer, cluster_models, version)
+            deploy(predictor_deployment, deployer, cluster_models, version)
         elapsed = time.monotonic() - started
     answers = load.result
-    assert _pinned(admin) == 2
+    assert pinned(admin) == 2
     assert failures(answers) == []
     _assert_every_pod_serves(predictor_deployment, trained_v2, trained_dir, images)
     record(

@@ -27,7 +27,7 @@ from components.deploy.canary_deployment import (
     COMPONENT,
     canary_name,
 )
-from components.deploy.deploy import DeployError, DeployResult, Target
+from components.deploy.deploy import DeployResult, Target
 from components.deploy.kube import call
 from components.deploy.params import CanaryParams
 from components.deploy.podmetrics import (
@@ -79,14 +79,10 @@ def run_canary(target: Target, current: V1Deployment, case: SmokeCase, model_nam
             if step.failed:
                 raise CanaryCheckFailed("; ".join(step.failed))
     except (TimeoutError, SmokeTestError, ScrapeError, CanaryCheckFailed) as err:
-        target.undo_canary()
         where = f"at {weight}%" if weight else "before any traffic"
         print(f"deploy: canary failed {where}: {err}; every request goes to version "
               f"{previous} again and the canary is deleted")  # fmt: skip
-        raise DeployError(
-            f"{namespace}/{name}: canary of version {version} failed {where} ({err}); "
-            f"stable version {previous} serves 100%"
-        ) from err
+        raise target.abandon("canary", version, previous, f"{where} ({err})") from err
     print(f"deploy: canary passed every step; promoting version {version}")
     target.promote(current, case, model_name, version)
     return DeployResult(namespace, name, version, True, f"serving version {version} (canary)",

@@ -25,6 +25,7 @@ from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api, V1Deployment
 
 from components.deploy.canary_deployment import (
     canary_manifest,
+    canary_name,
     create_canary,
     delete_canary,
     read_canary,
@@ -77,10 +78,12 @@ class Target:
         return call("get", RESOURCE, name, self.namespace,
                     lambda: self.apps.read_namespaced_deployment(name, self.namespace))  # fmt: skip
 
-    def patch(self, body, name: str | None = None) -> None:
-        name = name or self.deployment
-        call("patch", RESOURCE, name, self.namespace,
-             lambda: self.apps.patch_namespaced_deployment(name, self.namespace, body))  # fmt: skip
+    def set_template(self, template: dict) -> None:
+        """Replace the stable Deployment's pod template (a rollout starts if it differs)."""
+        body = [{"op": "replace", "path": "/spec/template", "value": template}]
+        call("patch", RESOURCE, self.deployment, self.namespace,
+             lambda: self.apps.patch_namespaced_deployment(self.deployment, self.namespace,
+                                                           body))  # fmt: skip
 
     def wait(self, name: str | None = None) -> None:
         wait_for_rollout(self, name or self.deployment)
@@ -112,10 +115,15 @@ class Target:
         self.reset_route()
         scale_canary(self.apps, self.deployment, self.namespace, 0)
 
-    def undo_canary(self) -> None:
-        """Every request to the stable Service alone, then the canary deleted."""
+    def abandon(self, what: str, version: int, previous: int | None, how: str) -> DeployError:
+        """Every request to the stable Service alone, then the canary deleted; the error
+        that says ``what`` (canary, shadow) of ``version`` failed ``how``."""
         self.reset_route()
         delete_canary(self.apps, self.deployment, self.namespace)
+        return DeployError(
+            f"{self.namespace}/{self.deployment}: {what} of version {version} failed {how}; "
+            f"stable version {previous} serves 100%"
+        )
 
     def reset_route(self) -> None:
         if self.route is not None:
@@ -124,8 +132,7 @@ class Target:
     def roll_to(self, current: V1Deployment, version: int) -> dict:
         """Pin ``version`` in the Deployment's pod template; the template it had before."""
         template = self.apps.api_client.sanitize_for_serialization(current.spec.template)
-        pinned = pin_version(template, self.container, version)
-        self.patch([{"op": "replace", "path": "/spec/template", "value": pinned}])
+        self.set_template(pin_version(template, self.container, version))
         return template
 
 
@@ -183,7 +190,7 @@ def deploy_version(
     # The version must be published (with its smoke test) before anything changes.
     case = load_smoke_case(model_base_uri, model_name, version)
     client = api_client or default_client()
-    canary_service = f"{deployment}-canary"
+    canary_service = canary_name(deployment)
     target = Target(
         apps=AppsV1Api(client), core=CoreV1Api(client), namespace=namespace,
         deployment=deployment, container=container,
@@ -223,7 +230,7 @@ def roll(target: Target, current: V1Deployment, case: SmokeCase, model_name: str
         smoke_test(target.smoke_url, case, model_name, version)
     except (TimeoutError, SmokeTestError) as err:
         print(f"deploy: {err}; rolling back to version {previous}")
-        target.patch([{"op": "replace", "path": "/spec/template", "value": template}])
+        target.set_template(template)
         target.wait()
         raise DeployError(
             f"{namespace}/{name}: version {version} failed ({err}); "

@@ -25,7 +25,7 @@ from components.deploy.agreement import check_agreement, compare_versions
 from components.deploy.canary_deployment import (
     canary_name,
 )
-from components.deploy.deploy import DeployError, DeployResult, Target
+from components.deploy.deploy import DeployResult, Target
 from components.deploy.params import ShadowParams
 from components.deploy.smoke import SmokeCase, SmokeTestError
 from components.deploy.versions import pinned_version
@@ -53,7 +53,7 @@ def run_shadow(target: Target, current: V1Deployment, case: SmokeCase, model_nam
         until, mirror_ended = datetime.now(UTC), time.monotonic()
         wait = params.log_flush_s
         print(f"deploy: mirroring stopped; reading the prediction logs in {wait:g}s", flush=True)
-        time.sleep(params.log_flush_s)
+        time.sleep(wait)
         agreement = compare_versions(params.prediction_log_uri, model_name, previous, version,
                                      since, until)  # fmt: skip
         print(f"deploy: shadow: {agreement.summary()}")
@@ -62,11 +62,7 @@ def run_shadow(target: Target, current: V1Deployment, case: SmokeCase, model_nam
         if failed:
             raise ShadowDisagrees("; ".join(failed))
     except (TimeoutError, SmokeTestError, ShadowDisagrees, StepError) as err:
-        target.undo_canary()
-        raise DeployError(
-            f"{namespace}/{name}: shadow of version {version} failed ({err}); "
-            f"stable version {previous} serves 100%"
-        ) from err
+        raise target.abandon("shadow", version, previous, f"({err})") from err
     print(f"deploy: shadow agreed with version {previous}; promoting version {version}")
     target.promote(current, case, model_name, version)
     return DeployResult(namespace, name, version, True, f"serving version {version} (shadow)",
