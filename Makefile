@@ -150,11 +150,14 @@ build/kserve-venv/.installed: requirements-kserve.txt requirements.lock bench/se
 	touch $@
 
 # BENCH_ARGS passes flags to bench/run.py, e.g. BENCH_ARGS="--wait-for-load 1.5" on a shared machine.
+# Two runs: the servers pinned with taskset, then, where an engine runs and the images are
+# built (make bench-images), each in its container under a 1-CPU quota.
 .PHONY: bench
-bench: build build/kserve-venv/.installed  ## Go predictor vs Flask, FastAPI, KServe: closed loop and open-loop sweep (~25 min on 2 cores): bench/results/
+bench: build build/kserve-venv/.installed  ## Go predictor vs Flask, FastAPI, KServe: closed loop, paired limit, open-loop sweep; then in containers where built (~60 min on 2 cores): bench/results/
 	$(PY) bench/run.py --latest $(BENCH_ARGS)
+	$(PY) bench/run.py --containers-if-built --latest $(BENCH_ARGS)
 
-# `make bench BENCH_ARGS=--containers` or `make bench-containers`: every server in its image under
+# `make bench-containers`: only the second run of make bench, every server in its image under
 # a 1-CPU quota (README "Benchmarks"); the Python peers share the bench peers image, built on
 # the trainer image (Dockerfiles/bench-peers.Dockerfile; warm: seconds).
 .PHONY: bench-images bench-containers

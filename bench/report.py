@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import paired  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 PYTHON_SERVERS = ("flask", "fastapi")
@@ -102,33 +103,23 @@ def goals(result: dict) -> list[dict]:
             p99 = _ratio(g["p99_ms"], p and p["p99_ms"])
             check(f"small c={top}: {go} p99 / {py} p99", p99, "< 1", lambda v: v < 1)
         check(f"small c={top}: {go} errors", g["errors"], "0", lambda v: v == 0)
+        # Measured minutes apart on a core whose speed drifts: the paired goals below
+        # are the ones with a target.
         batched = [x["images_per_s"] for x in limits if x["model"] == "small" and x["batch"] > 1]
-        check(
-            f"small c={top}: {go} req/s / in-process batched limit",
-            _ratio(g["rps"], max(batched, default=None)),
-            ">= 0.8",
-            lambda v: v >= 0.8,
-        )
+        goal = f"small c={top}: {go} req/s / in-process batched limit (separate runs)"
+        out.append(_goal(goal, _ratio(g["rps"], max(batched, default=None)), "info", None))
     resnet = [x["images_per_s"] for x in limits if x["model"] == "resnet50"]
     resnet_limit = max(resnet, default=None)
     for go in ("go-predictor", "go-predictor-batching"):
         g = _row(runs, "resnet50", go)
         if g is None:
             continue
-        check(
-            f"resnet50 best level: {go} req/s / in-process limit",
-            _ratio(g["rps"], resnet_limit),
-            ">= 0.9",
-            lambda v: v >= 0.9,
-        )
-        for py in PYTHON_SERVERS:
+        goal = f"resnet50 best level: {go} req/s / in-process limit (separate runs)"
+        out.append(_goal(goal, _ratio(g["rps"], resnet_limit), "info", None))
+        for py in PYTHON_SERVERS:  # every server runs the same TensorFlow graph, ~95% of it
             p = _row(runs, "resnet50", py)
-            check(
-                f"resnet50 best level: {go} req/s / {py}",
-                _ratio(g["rps"], p and p["rps"]),
-                "~2 (follows from 0.9 of the limit)",
-                lambda v: v >= 1.8,
-            )
+            goal = f"resnet50 best level: {go} req/s / {py}"
+            out.append(_goal(goal, _ratio(g["rps"], p and p["rps"]), "info", None))
     for model in ("small", "resnet50"):  # what HTTP + JSON cost, batching aside
         g = _row(runs, model, "go-predictor")
         one = [x["images_per_s"] for x in limits if x["model"] == model and x["batch"] == 1]
@@ -159,6 +150,7 @@ def goals(result: dict) -> list[dict]:
             "< 1",
             lambda v: v < 1,
         )
+    out += paired.goals(result)
     out += kserve_goals(result)
     out += grpc_goals(result)
     out += sweep_goals(result)
@@ -355,6 +347,7 @@ def markdown(result: dict, plot_name: str, sweep_plot: str | None = None) -> str
             "throttled: the share of the level's 100 ms CFS periods in which the server used "
             "up its quota and had to wait for the next period.",
         ]
+    lines += paired.markdown(result)
     lines += grpc_markdown(result)
     lines += containers_markdown(result)
     lines += sweep_markdown(result)

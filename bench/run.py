@@ -31,7 +31,9 @@ rate held is the server's throughput at that latency.
 
 Also measured on the same core(s): the in-process limit of each model, from
 Python (signature in a loop) and from Go (the predictor's model package in a
-loop, ``bench/inprocess``). Writes ``<out>/<timestamp>.json``, ``.md``, ``.png``
+loop, ``bench/inprocess``); and, for the predictor with and without batching,
+its ratio to that limit in alternating windows with a CPU profile of where the
+rest goes (``bench/paired.py``). Writes ``<out>/<timestamp>.json``, ``.md``, ``.png``
 and ``-sweep.png`` and prints the tables (``bench/report.py``).
 
 ``--containers`` runs each server in its container image instead, under a
@@ -39,7 +41,8 @@ and ``-sweep.png`` and prints the tables (``bench/report.py``).
 pinned with taskset, on the host's loopback, the model mounted read-only
 (``bench/containers.py``); every row is tagged with its mode, and the report
 adds each server's time to ready from ``<engine> run``, image size and peak
-memory. ``go-nethttp`` has no image and is left out there.
+memory. ``go-nethttp`` has no image and is left out there. ``make bench`` runs
+both modes, the second with ``--containers-if-built``.
 """
 
 import argparse
@@ -58,6 +61,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import containers  # noqa: E402
+import paired  # noqa: E402
 import procstats  # noqa: E402
 import report  # noqa: E402
 from models import CLASSES, BenchModel, ensure_model  # noqa: E402
@@ -95,7 +99,7 @@ class Server:
     """How to start one server: its argv given a port, and whether it serves the model."""
 
     name: str
-    argv: list[str]  # "{port}" and "{grpc_port}" are replaced
+    argv: list[str]  # "{port}", "{grpc_port}" and "{debug_port}" are replaced
     env: dict[str, str]
     serves_model: bool = True
     # The predict request it is sent: "v1" (TF Serving REST), "v2" (OIP REST), or over
@@ -143,6 +147,7 @@ def servers_for(model: BenchModel, workers: int, layout: Layout, batching: str |
     py_env = {"BENCH_MODEL_BASE_PATH": base, "BENCH_MODEL_NAME": name}
     go = [layout.predictor, "--listen-addr=127.0.0.1:{port}", f"--model-base-path={base}"]
     go += [f"--model-name={name}", "--log-level=warn"]  # no access log, like the Python servers
+    go += ["--debug-addr=127.0.0.1:{debug_port}"]  # Go's profiler, for bench/paired.py
     grpc = [*go, "--grpc-listen-addr=127.0.0.1:{grpc_port}"]
     go += ["--grpc-listen-addr="]  # the REST rows: no gRPC listener
     uvicorn_workers = ["--workers", str(workers)] if workers > 1 else []
@@ -186,6 +191,26 @@ def servers_for(model: BenchModel, workers: int, layout: Layout, batching: str |
     return servers
 
 
+def paired_batch(server: str, model: str) -> int | None:
+    """The batch size of the in-process limit a predictor row is set against in alternating
+    windows (``bench/paired.py``): its largest batch with batching, else 1; None for the
+    other rows."""
+    if server == "go-predictor-batching":
+        return int(BATCHING[model][0])
+    return 1 if server == "go-predictor" else None
+
+
+def paired_tools(run: "Running", model: BenchModel, args, log_dir: Path) -> paired.Tools:
+    """The two sides of ``bench/paired.py``: the in-process runner on the host, pinned to the
+    server core(s) (in --containers mode too), and the load generator on ``run``."""
+    target = run.predict_target(model)
+    return paired.Tools(
+        ["taskset", "-c", args.server_cpus, str(BIN / "inprocess")],
+        lambda c, warmup, seconds: load(target, c, warmup, seconds, args.loadgen_cpus),
+        log_dir / f"inprocess-paired-{run.server.name}-{model.name}.log",
+    )
+
+
 def batching_flags(help_argv: list[str], env: dict[str, str] | None = None) -> str | None:
     """The value that turns batching on ("true"), or None when the predictor has no batching.
 
@@ -215,6 +240,10 @@ class Running:
         self.grpc_addr = f"127.0.0.1:{free_port()}" if server.api.startswith("grpc") else ""
         argv = [a.replace("{port}", str(self.port)) for a in server.argv]
         argv = [a.replace("127.0.0.1:{grpc_port}", self.grpc_addr) for a in argv]
+        self.debug_addr = ""
+        if any("{debug_port}" in a for a in argv):
+            self.debug_addr = f"127.0.0.1:{free_port()}"
+            argv = [a.replace("127.0.0.1:{debug_port}", self.debug_addr) for a in argv]
         self.log = log_dir / f"{server.name}-{model_name}.log"
         self.container = None
         if server.image is not None:
@@ -456,10 +485,11 @@ def inprocess(model: BenchModel, args: argparse.Namespace) -> list[dict]:
     common = ["--model", str(model.version_dir), "--image", str(model.image)]
     py = [sys.executable, str(ROOT / "bench" / "inprocess.py"), *common]
     go = [str(BIN / "inprocess"), "-model", str(model.version_dir), "-image", str(model.image)]
+    min_calls = ["-min-calls", str(paired.MIN_CALLS)]
     rows = []
     for runner, argv in (
         ("python", py + ["--batches", batches, "--seconds", str(secs)]),
-        ("go", go + ["-batches", batches, "-goroutines", "1,2", "-d", f"{secs}s"]),
+        ("go", go + ["-batches", batches, "-goroutines", "1,2", "-d", f"{secs}s", *min_calls]),
     ):
         out = subprocess.run(pin + argv, capture_output=True, text=True, env=_env({}))
         if out.returncode != 0:
@@ -514,6 +544,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--no-inprocess", action="store_true")
     parser.add_argument("--no-sweep", action="store_true", help="closed-loop levels only")
     parser.add_argument(
+        "--no-paired", action="store_true", help="no predictor ÷ limit rounds (bench/paired.py)"
+    )
+    parser.add_argument("--paired-rounds", type=int, help="rounds per predictor row (per model)")
+    parser.add_argument("--paired-seconds", type=float, help="s per paired window (per model)")
+    parser.add_argument(
         "--sweep-from", type=float, default=0.3, help="first open-loop rate / closed-loop best"
     )
     parser.add_argument("--sweep-step", type=float, default=1.25, help="ratio of successive rates")
@@ -541,9 +576,22 @@ def main(argv: list[str] | None = None) -> dict:
         "(make images, make bench-images); the in-process limits still use --server-cpus",
     )
     parser.add_argument(
+        "--containers-if-built",
+        action="store_true",
+        help="--containers when an engine runs and the images are built; else say why and "
+        "exit 0 (make bench's second run)",
+    )
+    parser.add_argument(
         "--container-cpus", default="1", help="--containers: each server's CPU limit (--cpus)"
     )
     args = parser.parse_args(argv)
+    if args.containers_if_built:
+        try:
+            containers.check(needed_images(args.servers.split(",")))
+        except containers.Unavailable as err:
+            print(f"bench: container mode skipped: {err}", flush=True)
+            return {}
+        args.containers = True
     args.levels = [int(c) for c in args.levels.split(",")]
     wanted = args.servers.split(",")
     workers = len(procstats.cpu_list(args.server_cpus))
@@ -584,7 +632,7 @@ def main(argv: list[str] | None = None) -> dict:
     log_dir = ROOT / "build" / "bench" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     models = [ensure_model(m, model_root) for m in args.models.split(",")]
-    runs, sweeps, limits, notes, started_containers = [], [], [], [], []
+    runs, sweeps, limits, pairs, notes, started_containers = [], [], [], [], [], []
     if "go-predictor-batching" in wanted and predictor_wanted and batching is None:
         notes.append(f"go-predictor-batching skipped: {batching_of} has no --batching")
         print(f"note: {notes[-1]}", flush=True)
@@ -608,6 +656,11 @@ def main(argv: list[str] | None = None) -> dict:
                 for endpoint in endpoints:
                     rows = measure(running, model, endpoint, args)
                     runs += rows
+                    batch = paired_batch(server.name, model.name)
+                    if endpoint == "predict" and batch and not args.no_paired:
+                        tools = paired_tools(running, model, args, log_dir)
+                        scale = (args.paired_rounds, args.paired_seconds)
+                        pairs.append(paired.measure(running, model, batch, tools, *scale))
                     if endpoint == "predict" and not args.no_sweep:
                         best = max(r["rps"] for r in rows)
                         if best > 0:
@@ -631,6 +684,15 @@ def main(argv: list[str] | None = None) -> dict:
             "trials_per_level": args.repeat,
             "server_workers": workers,
             "batching": {m.name: BATCHING[m.name] for m in models},
+            "paired": None
+            if args.no_paired
+            else {
+                "rounds": {m.name: args.paired_rounds or paired.ROUNDS[m.name] for m in models},
+                "concurrency": {m.name: paired.CONCURRENCY[m.name] for m in models},
+                "window_s": {
+                    m.name: args.paired_seconds or paired.WINDOW_S[m.name] for m in models
+                },
+            },
             "sweep": None
             if args.no_sweep
             else {
@@ -648,6 +710,7 @@ def main(argv: list[str] | None = None) -> dict:
         "runs": runs,
         "sweeps": sweeps,
         "inprocess": limits,
+        "paired": pairs,
         "notes": notes,
     }
     if args.containers:

@@ -1,7 +1,7 @@
 """``bench/run.py --containers`` on a tiny configuration: the predictor image and one Python
 peer from the bench peers image (``make bench-images``, which ``make test`` builds), each
-under a 1-CPU CFS quota, on the small model at one concurrency for 2 s; and the one-line
-error where no container engine can run."""
+under a 1-CPU CFS quota, on the small model at one concurrency for 2 s; and, where no
+container engine can run, the one-line error or (make bench's second run) the skip."""
 
 import json
 import os
@@ -38,6 +38,7 @@ def test_container_mode_reports_ready_time_image_size_and_the_quota(
     argv = [sys.executable, str(ROOT / "bench" / "run.py"), "--containers"]
     argv += ["--models", "small", "--servers", "go-predictor,flask", "--levels", "2"]
     argv += ["--repeat", "1", "--duration", "2", "--warmup", "0.3", "--no-inprocess"]
+    argv += ["--no-paired"]
     argv += ["--no-sweep", "--out", str(tmp_path), "--predictor", str(predictor_binary)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -81,16 +82,29 @@ def test_container_mode_reports_ready_time_image_size_and_the_quota(
         assert gone.returncode == 1, entry["container"]
 
 
-def test_container_mode_without_an_engine_says_what_is_missing(tmp_path):
-    bin_dir = tmp_path / "bin"  # the tools engine.sh needs, and no podman or docker
+def _without_an_engine(tmp_path, mode: str) -> subprocess.CompletedProcess:
+    """bench/run.py ``mode`` with a PATH that has the tools engine.sh needs, and no podman
+    or docker."""
+    bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("bash", "dirname"):
         found = subprocess.run(["bash", "-c", f"command -v {tool}"], capture_output=True, text=True)
         (bin_dir / tool).symlink_to(found.stdout.strip())
     env = {**os.environ, "PATH": str(bin_dir)}
     env.pop("IMAGE_ENGINE", None)
-    argv = [sys.executable, str(ROOT / "bench" / "run.py"), "--containers", "--out", str(tmp_path)]
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
+    argv = [sys.executable, str(ROOT / "bench" / "run.py"), mode, "--out", str(tmp_path)]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
+
+
+def test_make_bench_second_run_is_skipped_with_its_reason_where_no_engine_runs(tmp_path):
+    done = _without_an_engine(tmp_path, "--containers-if-built")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("bench: container mode skipped: --containers needs a container")
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_container_mode_without_an_engine_says_what_is_missing(tmp_path):
+    done = _without_an_engine(tmp_path, "--containers")
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr

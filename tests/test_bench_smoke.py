@@ -32,6 +32,7 @@ def test_bench_harness_writes_json_table_and_plot(tmp_path, predictor_binary):
     # Two open-loop rates per server: 0.4 and 1.3 times its closed-loop req/s.
     argv += ["--sweep-from", "0.4", "--sweep-step", "4", "--sweep-seconds", "1"]
     argv += ["--sweep-warmup", "0.3", "--out", str(tmp_path)]
+    argv += ["--paired-rounds", "3", "--paired-seconds", "1"]
     argv += ["--servers", ",".join(sorted(MODEL_SERVERS)) + ",go-nethttp"]
     argv += ["--predictor", str(predictor_binary)]
     if not KSERVE_PYTHON.exists():
@@ -72,7 +73,24 @@ def test_bench_harness_writes_json_table_and_plot(tmp_path, predictor_binary):
     assert {(x["runner"], x["batch"]) for x in result["inprocess"]} == {
         ("python", 1), ("python", 32), ("go", 1), ("go", 32),
     }  # fmt: skip
+    # The predictor against its in-process limit, alternating windows on the same core:
+    # each round's ratio is its own two figures', the row's is the ratio of their means.
+    (pair,) = result["paired"]
+    assert (pair["model"], pair["server"], pair["batch"]) == ("small", "go-predictor", 1)
+    assert len(pair["rounds"]) == 3
+    for r in pair["rounds"]:
+        assert r["limit_images_per_s"] > 0 and r["server_rps"] > 0 and r["errors"] == 0, r
+        assert r["ratio"] == pytest.approx(r["server_rps"] / r["limit_images_per_s"], abs=0.01)
+    means = [sum(r[k] for r in pair["rounds"]) for k in ("server_rps", "limit_images_per_s")]
+    assert pair["ratio"] == pytest.approx(means[0] / means[1], abs=0.01)
+    # Go's profile of a round under load: TensorFlow's C++ code is most of the CPU time.
+    prof = pair["profile"]
+    assert prof["cpu_s"] > 0, prof
+    assert prof["tensorflow_c"] + prof["go_gc"] + prof["go_other"] == pytest.approx(1, abs=0.01)
+    assert prof["tensorflow_c"] > 0.5, prof
     goals = {g["goal"]: g for g in result["goals"]}
+    goal = "small c=64: go-predictor req/s / in-process batch 1 limit (alternating windows)"
+    assert goals[goal]["measured"] == pair["ratio"] and goals[goal]["target"] == "info"
     assert goals["small c=2: go-predictor req/s / flask"]["measured"] > 0
     assert "no-model best level: go-nethttp req/s / flask" in goals
     for what in ("req/s", "p99", "peak RSS", "time to ready"):  # like for like: both on v2
@@ -94,6 +112,7 @@ def test_bench_harness_writes_json_table_and_plot(tmp_path, predictor_binary):
     assert "| small | kserve | 2 |" in table
     assert "| small | go-predictor-grpc | 2 |" in table
     assert "| model | c | gRPC row | REST row | gRPC req/s | REST req/s | req/s ÷ |" in table
+    assert "| small | go-predictor | 1 | 64 | 3 × 1 |" in table
     assert "| model | server | offered req/s | achieved req/s |" in table
     assert "| model | server | p99 target ms | closed-loop best req/s | req/s held |" in table
     assert "small at p99 <= 50 ms: go-predictor req/s / flask" in table
