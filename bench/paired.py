@@ -7,10 +7,11 @@ the model loaded beside the running predictor, on the same core(s); each round
 measures the limit for one window, then the predictor under a closed loop for
 the next. The figure is the ratio of the two means over all rounds.
 
-During the middle round's server window the predictor's CPU profile
-(``--debug-addr``, Go's pprof) is taken and split into TensorFlow's C++ code,
-Go's garbage collector and the rest of Go (HTTP, JSON, base64, the batcher):
-where the time between the limit and the server goes.
+With ``--paired-profile``, during the middle round's server window the
+predictor's CPU profile (``--debug-addr``, Go's pprof) is taken and split into
+TensorFlow's C++ code, Go's garbage collector and the rest of Go (HTTP, JSON,
+base64, the batcher): where the time between the limit and the server goes. It
+is off by default: see ``PROFILE_HAZARD``.
 """
 
 import json
@@ -32,6 +33,11 @@ ROUNDS = {"small": 11, "resnet50": 7}
 CONCURRENCY = {"small": 64, "resnet50": 16}
 WINDOW_S = {"small": 1.5, "resnet50": 5.0}
 MIN_CALLS = 3  # in-process calls per window at least (ResNet50 batch 8: ~1 s each)
+PROFILE_HAZARD = (
+    "Go's CPU profiler signals TensorFlow's own threads too (SIGPROF); under ResNet50 load "
+    "the predictor died of glibc heap corruption within 4 profiles, twice of two tries "
+    "(small CNN: none in 7)"
+)
 
 
 @dataclass(frozen=True)
@@ -45,10 +51,11 @@ class Tools:
     log: Path
 
 
-def measure(run, model, batch: int, tools: Tools, rounds=None, window=None) -> dict:
+def measure(run, model, batch: int, tools: Tools, rounds=None, window=None, profile=False):
     """Alternating windows of the in-process limit at ``batch`` and of ``run`` (a
     ``bench.run.Running`` predictor) at ``CONCURRENCY``, ``rounds`` times (default
-    ``ROUNDS``) for ``window`` s each (``WINDOW_S``). One dict with every round."""
+    ``ROUNDS``) for ``window`` s each (``WINDOW_S``); with ``profile``, Go's CPU profile of
+    the middle round (see PROFILE_HAZARD). One dict with every round."""
     n, window = rounds or ROUNDS[model.name], window or WINDOW_S[model.name]
     c = CONCURRENCY[model.name]
     argv = [*tools.inprocess, "-paired", "-model", str(model.version_dir)]
@@ -66,7 +73,7 @@ def measure(run, model, batch: int, tools: Tools, rounds=None, window=None) -> d
                 # loop before the rounds) left running, so the limit's window has the core.
                 run.check_predict(model)
                 limit = _window(proc)
-                prof = _Profile(run, window) if i == n // 2 else None
+                prof = _Profile(run, window) if profile and i == n // 2 else None
                 res = tools.load(c, _warmup(c, limit), window)
                 if prof is not None:
                     profile = prof.split()
