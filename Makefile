@@ -24,7 +24,7 @@ serving/third_party/tensorflow: | .venv/.installed
 	bash scripts/link_libtensorflow.sh
 
 build: build/predictor
-build/predictor: .venv/.installed serving/third_party/tensorflow $(shell find serving -name '*.go' -not -path '*/third_party/*') $(wildcard serving/internal/ui/static/*) serving/go.mod
+build/predictor: .venv/.installed serving/third_party/tensorflow $(shell find serving -name '*.go' -not -path '*/third_party/*') $(wildcard serving/internal/ui/static/*) $(wildcard serving/internal/model/*.h) serving/go.mod
 	bash scripts/build_predictor.sh $@
 
 # The gRPC code in serving/internal/gen, from pinned upstream definitions (scripts/proto/);

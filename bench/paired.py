@@ -7,11 +7,10 @@ the model loaded beside the running predictor, on the same core(s); each round
 measures the limit for one window, then the predictor under a closed loop for
 the next. The figure is the ratio of the two means over all rounds.
 
-With ``--paired-profile``, during the middle round's server window the
-predictor's CPU profile (``--debug-addr``, Go's pprof) is taken and split into
+During the middle round's server window the predictor's CPU profile
+(``--debug-addr``, Go's pprof) is taken beside its CPU seconds, and split into
 TensorFlow's C++ code, Go's garbage collector and the rest of Go (HTTP, JSON,
-base64, the batcher): where the time between the limit and the server goes. It
-is off by default: see ``PROFILE_HAZARD``.
+base64, the batcher): where the time between the limit and the server goes.
 """
 
 import json
@@ -33,11 +32,6 @@ ROUNDS = {"small": 11, "resnet50": 7}
 CONCURRENCY = {"small": 64, "resnet50": 16}
 WINDOW_S = {"small": 1.5, "resnet50": 5.0}
 MIN_CALLS = 3  # in-process calls per window at least (ResNet50 batch 8: ~1 s each)
-PROFILE_HAZARD = (
-    "Go's CPU profiler signals TensorFlow's own threads too (SIGPROF); under ResNet50 load "
-    "the predictor died of glibc heap corruption within 4 profiles, twice of two tries "
-    "(small CNN: none in 7)"
-)
 
 
 @dataclass(frozen=True)
@@ -51,11 +45,11 @@ class Tools:
     log: Path
 
 
-def measure(run, model, batch: int, tools: Tools, rounds=None, window=None, profile=False):
+def measure(run, model, batch: int, tools: Tools, rounds=None, window=None) -> dict:
     """Alternating windows of the in-process limit at ``batch`` and of ``run`` (a
     ``bench.run.Running`` predictor) at ``CONCURRENCY``, ``rounds`` times (default
-    ``ROUNDS``) for ``window`` s each (``WINDOW_S``); with ``profile``, Go's CPU profile of
-    the middle round (see PROFILE_HAZARD). One dict with every round."""
+    ``ROUNDS``) for ``window`` s each (``WINDOW_S``), Go's CPU profile of the middle one.
+    One dict with every round."""
     n, window = rounds or ROUNDS[model.name], window or WINDOW_S[model.name]
     c = CONCURRENCY[model.name]
     argv = [*tools.inprocess, "-paired", "-model", str(model.version_dir)]
@@ -73,7 +67,7 @@ def measure(run, model, batch: int, tools: Tools, rounds=None, window=None, prof
                 # loop before the rounds) left running, so the limit's window has the core.
                 run.check_predict(model)
                 limit = _window(proc)
-                prof = _Profile(run, window) if profile and i == n // 2 else None
+                prof = _Profile(run, window) if i == n // 2 else None
                 res = tools.load(c, _warmup(c, limit), window)
                 if prof is not None:
                     profile = prof.split()
@@ -126,11 +120,13 @@ def _warmup(c: int, rate: float) -> float:
 
 
 class _Profile:
-    """Go's CPU profile of a predictor for ``seconds`` (a thread, so load can run meanwhile)."""
+    """Go's CPU profile of a predictor for ``seconds`` (a thread, so load can run meanwhile),
+    and the predictor's CPU seconds over the same time."""
 
     def __init__(self, run, seconds: float):
         self.data: bytes | None = None
         self.error = ""
+        self.cpu_s: float | None = None
         addr = getattr(run, "debug_addr", "")
         self.thread = None
         if not addr:
@@ -138,13 +134,16 @@ class _Profile:
             return
         # Start a second in, end a second early: the window's own edges are left out.
         url = f"http://{addr}/debug/pprof/profile?seconds={max(1, int(seconds) - 1)}"
-        self.thread = threading.Thread(target=self._fetch, args=(url, seconds + 30), daemon=True)
+        self.thread = threading.Thread(target=self._fetch, args=(run, url, seconds + 30))
+        self.thread.daemon = True
         self.thread.start()
 
-    def _fetch(self, url: str, timeout: float) -> None:
+    def _fetch(self, run, url: str, timeout: float) -> None:
         try:
+            cpu0 = run.cpu_seconds()
             with urllib.request.urlopen(url, timeout=timeout) as r:
-                self.data = r.read()
+                self.data = r.read()  # sent when the profile ends
+            self.cpu_s = run.cpu_seconds() - cpu0
         except OSError as err:
             self.error = str(err)
 
@@ -156,11 +155,11 @@ class _Profile:
         with tempfile.NamedTemporaryFile(suffix=".pb.gz") as f:  # pprof reads no pipe
             f.write(self.data)
             f.flush()
-            argv = ["go", "tool", "pprof", "-top", "-nodecount=0", f.name]
+            argv = ["go", "tool", "pprof", "-top", "-nodecount=0", "-nodefraction=0", f.name]
             out = subprocess.run(argv, capture_output=True, text=True)
         if out.returncode != 0:
             return {"error": out.stderr[-300:]}
-        return split_profile(out.stdout)
+        return split_profile(out.stdout, self.cpu_s)
 
 
 # "  flat flat% sum% cum cum% name"; a zero is printed without its unit.
@@ -178,13 +177,17 @@ _UNIT_S = {
 }
 
 
-def split_profile(top: str) -> dict:
-    """Shares of a ``go tool pprof -top -nodecount=0`` listing: C code (TensorFlow: what
-    runs outside Go, and C calls made from Go), Go's garbage collector, the rest of Go."""
+def split_profile(top: str, cpu_s: float | None = None) -> dict:
+    """Shares of the predictor's CPU time from a ``go tool pprof -top -nodecount=0`` listing
+    and the process's CPU seconds over the profile (``cpu_s``): C code (TensorFlow: what
+    runs outside Go, C calls made from Go, and what the profile did not sample: the
+    predictor keeps SIGPROF off TensorFlow's threads), Go's garbage collector, the rest
+    of Go. Without ``cpu_s`` the shares are of the sampled time."""
     total = _TOTAL.search(top)
     if total is None:
         return {"error": "no samples"}
-    total_s = float(total.group(1)) * _UNIT_S[total.group(2)]
+    sampled_s = float(total.group(1)) * _UNIT_S[total.group(2)]
+    total_s = max(sampled_s, cpu_s or 0.0)
     c_s = gc_s = 0.0
     for line in top.splitlines():
         m = _NODE.match(line)
@@ -197,9 +200,10 @@ def split_profile(top: str) -> dict:
             gc_s += cum_s
     if total_s <= 0:
         return {"error": "no samples"}
-    c, gc = c_s / total_s, gc_s / total_s
+    c, gc = (c_s + total_s - sampled_s) / total_s, gc_s / total_s
     return {
         "cpu_s": round(total_s, 2),
+        "sampled_s": round(sampled_s, 2),
         "tensorflow_c": round(c, 3),
         "go_gc": round(gc, 3),
         "go_other": round(max(0.0, 1 - c - gc), 3),

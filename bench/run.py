@@ -549,11 +549,6 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--paired-rounds", type=int, help="rounds per predictor row (per model)")
     parser.add_argument("--paired-seconds", type=float, help="s per paired window (per model)")
     parser.add_argument(
-        "--paired-profile",
-        action="store_true",
-        help="Go's CPU profile of a paired round; may crash the predictor (bench/paired.py)",
-    )
-    parser.add_argument(
         "--sweep-from", type=float, default=0.3, help="first open-loop rate / closed-loop best"
     )
     parser.add_argument("--sweep-step", type=float, default=1.25, help="ratio of successive rates")
@@ -664,7 +659,7 @@ def main(argv: list[str] | None = None) -> dict:
                     batch = paired_batch(server.name, model.name)
                     if endpoint == "predict" and batch and not args.no_paired:
                         tools = paired_tools(running, model, args, log_dir)
-                        scale = (args.paired_rounds, args.paired_seconds, args.paired_profile)
+                        scale = (args.paired_rounds, args.paired_seconds)
                         pairs.append(paired.measure(running, model, batch, tools, *scale))
                     if endpoint == "predict" and not args.no_sweep:
                         best = max(r["rps"] for r in rows)
@@ -697,7 +692,6 @@ def main(argv: list[str] | None = None) -> dict:
                 "window_s": {
                     m.name: args.paired_seconds or paired.WINDOW_S[m.name] for m in models
                 },
-                "profile": args.paired_profile,
             },
             "sweep": None
             if args.no_sweep

@@ -83,7 +83,12 @@ def test_bench_harness_writes_json_table_and_plot(tmp_path, predictor_binary):
         assert r["ratio"] == pytest.approx(r["server_rps"] / r["limit_images_per_s"], abs=0.01)
     means = [sum(r[k] for r in pair["rounds"]) for k in ("server_rps", "limit_images_per_s")]
     assert pair["ratio"] == pytest.approx(means[0] / means[1], abs=0.01)
-    assert pair["profile"] is None  # only with --paired-profile (bench/paired.py)
+    # Go's profile of the middle round, beside the process's CPU seconds: TensorFlow's
+    # threads are not sampled (they block SIGPROF), so most of the time is C code.
+    prof = pair["profile"]
+    assert prof["cpu_s"] >= prof["sampled_s"] > 0, prof
+    assert prof["tensorflow_c"] + prof["go_gc"] + prof["go_other"] == pytest.approx(1, abs=0.01)
+    assert prof["tensorflow_c"] > 0.5, prof
     goals = {g["goal"]: g for g in result["goals"]}
     goal = "small c=64: go-predictor req/s / in-process batch 1 limit (alternating windows)"
     assert goals[goal]["measured"] == pair["ratio"] and goals[goal]["target"] == "info"

@@ -70,7 +70,7 @@ func Load(dir string, opts Options) (*SavedModel, error) {
 	defer C.TF_DeleteBuffer(metaGraph)
 
 	graph := C.TF_NewGraph()
-	session := C.TF_LoadSessionFromSavedModel(sessOpts, nil, cdir, &tags[0], 1, graph, metaGraph, status)
+	session := C.predictor_load_session(sessOpts, cdir, &tags[0], graph, metaGraph, status)
 	if err := toError(status); err != nil {
 		C.TF_DeleteGraph(graph)
 		return nil, fmt.Errorf("loading SavedModel %s: %w", dir, err)

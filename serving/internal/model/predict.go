@@ -53,10 +53,9 @@ func (m *SavedModel) Predict(ctx context.Context, inputs map[string]*serving.Ten
 
 	status := C.TF_NewStatus() // one per call: TF_Status is not thread-safe
 	defer C.TF_DeleteStatus(status)
-	C.TF_SessionRun(m.session, nil,
+	C.predictor_session_run(m.session,
 		first(feeds), first(values), C.int(len(feeds)),
-		first(fetches), first(results), C.int(len(fetches)),
-		nil, 0, nil, status)
+		first(fetches), first(results), C.int(len(fetches)), status)
 	if err := toError(status); err != nil {
 		return nil, err
 	}
