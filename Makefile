@@ -153,7 +153,7 @@ build/kserve-venv/.installed: requirements-kserve.txt requirements.lock bench/se
 # Two runs: the servers pinned with taskset, then, where an engine runs and the images are
 # built (make bench-images), each in its container under a 1-CPU quota.
 .PHONY: bench
-bench: build build/kserve-venv/.installed  ## Go predictor vs Flask, FastAPI, KServe: closed loop, paired limit, open-loop sweep; then in containers where built (~60 min on 2 cores): bench/results/
+bench: build build/kserve-venv/.installed  ## Go predictor vs Flask, FastAPI, KServe: closed loop, paired limit, open-loop sweep; then in containers where built (67 min on 2 cores): bench/results/
 	$(PY) bench/run.py --latest $(BENCH_ARGS)
 	$(PY) bench/run.py --containers-if-built --latest $(BENCH_ARGS)
 

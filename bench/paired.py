@@ -7,8 +7,8 @@ the model loaded beside the running predictor, on the same core(s); each round
 measures the limit for one window, then the predictor under a closed loop for
 the next. The figure is the ratio of the two means over all rounds.
 
-During the middle round's server window the predictor's CPU profile
-(``--debug-addr``, Go's pprof) is taken beside its CPU seconds, and split into
+After the rounds, one more server window of 6 s takes the predictor's CPU
+profile (``--debug-addr``, Go's pprof) beside its CPU seconds, split into
 TensorFlow's C++ code, Go's garbage collector and the rest of Go (HTTP, JSON,
 base64, the batcher): where the time between the limit and the server goes.
 """
@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import tempfile
 import threading
+import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ ROUNDS = {"small": 11, "resnet50": 7}
 CONCURRENCY = {"small": 64, "resnet50": 16}
 WINDOW_S = {"small": 1.5, "resnet50": 5.0}
 MIN_CALLS = 3  # in-process calls per window at least (ResNet50 batch 8: ~1 s each)
+# The profile's window: 6 s from 0.5 s into a closed loop of 7 s after 1 s of warm-up.
+PROFILE_S, PROFILE_DELAY_S = 6, 1.5
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class Tools:
 def measure(run, model, batch: int, tools: Tools, rounds=None, window=None) -> dict:
     """Alternating windows of the in-process limit at ``batch`` and of ``run`` (a
     ``bench.run.Running`` predictor) at ``CONCURRENCY``, ``rounds`` times (default
-    ``ROUNDS``) for ``window`` s each (``WINDOW_S``), Go's CPU profile of the middle one.
+    ``ROUNDS``) for ``window`` s each (``WINDOW_S``), then Go's CPU profile of one more.
     One dict with every round."""
     n, window = rounds or ROUNDS[model.name], window or WINDOW_S[model.name]
     c = CONCURRENCY[model.name]
@@ -62,15 +65,12 @@ def measure(run, model, batch: int, tools: Tools, rounds=None, window=None) -> d
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True
         )
         try:
-            for i in range(n):
+            for _ in range(n):
                 # One request by hand waits out what the server's last window (or its closed
                 # loop before the rounds) left running, so the limit's window has the core.
                 run.check_predict(model)
                 limit = _window(proc)
-                prof = _Profile(run, window) if i == n // 2 else None
                 res = tools.load(c, _warmup(c, limit), window)
-                if prof is not None:
-                    profile = prof.split()
                 rows.append(
                     {
                         "limit_images_per_s": round(limit, 1),
@@ -80,6 +80,11 @@ def measure(run, model, batch: int, tools: Tools, rounds=None, window=None) -> d
                     }
                 )
                 print(f"  paired {model.name} {run.server.name} {rows[-1]}", flush=True)
+            # One more server window, longer, for the profile: Go's share is a few samples
+            # a second (none at all in 4 s of ResNet50), too few in one round's window.
+            prof = _Profile(run, PROFILE_S, delay=PROFILE_DELAY_S)
+            tools.load(c, 1.0, PROFILE_S + 1.0)
+            profile = prof.split()
         finally:
             proc.stdin.close()
             proc.wait(timeout=120)
@@ -123,7 +128,7 @@ class _Profile:
     """Go's CPU profile of a predictor for ``seconds`` (a thread, so load can run meanwhile),
     and the predictor's CPU seconds over the same time."""
 
-    def __init__(self, run, seconds: float):
+    def __init__(self, run, seconds: int, delay: float):
         self.data: bytes | None = None
         self.error = ""
         self.cpu_s: float | None = None
@@ -132,13 +137,13 @@ class _Profile:
         if not addr:
             self.error = "no --debug-addr"
             return
-        # Start a second in, end a second early: the window's own edges are left out.
-        url = f"http://{addr}/debug/pprof/profile?seconds={max(1, int(seconds) - 1)}"
-        self.thread = threading.Thread(target=self._fetch, args=(run, url, seconds + 30))
-        self.thread.daemon = True
+        url = f"http://{addr}/debug/pprof/profile?seconds={seconds}"
+        args = (run, url, delay, seconds + 30)
+        self.thread = threading.Thread(target=self._fetch, args=args, daemon=True)
         self.thread.start()
 
-    def _fetch(self, run, url: str, timeout: float) -> None:
+    def _fetch(self, run, url: str, delay: float, timeout: float) -> None:
+        time.sleep(delay)
         try:
             cpu0 = run.cpu_seconds()
             with urllib.request.urlopen(url, timeout=timeout) as r:
@@ -164,7 +169,7 @@ class _Profile:
 
 # "  flat flat% sum% cum cum% name"; a zero is printed without its unit.
 _NODE = re.compile(r"^\s*([\d.]+)(\w*)\s+[\d.]+%\s+[\d.]+%\s+([\d.]+)(\w*)\s+[\d.]+%\s+(.+)$")
-_TOTAL = re.compile(r"Total samples = ([\d.]+)(\w+)")
+_TOTAL = re.compile(r"Total samples = ([\d.]+)(\w*)")  # "= 0 " when nothing was sampled
 _UNIT_S = {
     "": 0.0,
     "ns": 1e-9,
@@ -240,9 +245,10 @@ def markdown(result: dict) -> list[str]:
         "Predictor ÷ in-process limit in alternating windows (`bench/paired.py`): on the "
         "same core, the Go in-process runner at the predictor's batch size for one window, "
         "then the predictor under a closed loop for the next, round after round; the ratio "
-        "of the means, and the quartiles of single rounds. The profile is Go's pprof of the "
-        "middle round's server window: C code (TensorFlow), Go's garbage collector, the rest "
-        "of Go (HTTP, JSON, base64, batching).",
+        "of the means, and the quartiles of single rounds. The profile is Go's pprof of one "
+        "more server window (6 s) beside the process's CPU seconds: C code (TensorFlow, "
+        "whose threads the profile does not sample), Go's garbage collector, the rest of Go "
+        "(HTTP, JSON, base64, batching).",
         "",
         "| model | server | batch | c | rounds × s | limit images/s | server req/s | ratio "
         "| rounds' quartiles | C (TensorFlow) | Go GC | Go other |",

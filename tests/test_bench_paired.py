@@ -41,6 +41,12 @@ def test_units_below_a_second_are_converted():
     assert paired.split_profile(listing)["go_gc"] == pytest.approx(0.09 / 8.11, abs=0.001)
 
 
+def test_a_profile_with_no_go_sample_is_all_c_code():
+    # ResNet50: 6 s of CPU, not one sample on a Go thread.
+    split = paired.split_profile("Duration: 4s, Total samples = 0 \n", cpu_s=6.0)
+    assert split["tensorflow_c"] == 1.0 and split["go_gc"] == split["go_other"] == 0.0
+
+
 @pytest.mark.parametrize(
     "listing",
     ["Duration: 2s, Total samples = 0 \n", "File: predictor\nType: cpu\n"],
