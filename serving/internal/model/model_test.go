@@ -26,6 +26,16 @@ func loadFixture(t *testing.T) (*SavedModel, string) {
 	return m, dir
 }
 
+// anyImage returns one of the fixture's images.
+func anyImage(t *testing.T, dir string) []byte {
+	t.Helper()
+	for name := range testmodel.Load(t, dir).Images {
+		return testmodel.Image(t, dir, name)
+	}
+	t.Fatal("the fixture has no images")
+	return nil
+}
+
 func images(names ...[]byte) map[string]*serving.Tensor {
 	return map[string]*serving.Tensor{"image_bytes": {
 		DType: serving.DTString, Shape: []int64{int64(len(names))}, Strings: names,
@@ -205,12 +215,7 @@ func TestCloseWaitsAndRejects(t *testing.T) {
 // its run, with the context's error.
 func TestPredictCanceledContext(t *testing.T) {
 	m, dir := loadFixture(t)
-	exp := testmodel.Load(t, dir)
-	var img []byte
-	for n := range exp.Images {
-		img = testmodel.Image(t, dir, n)
-		break
-	}
+	img := anyImage(t, dir)
 	if _, err := m.Predict(context.Background(), images(img)); err != nil {
 		t.Fatalf("the same request with a live context: %v", err)
 	}

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/imgclf/serving/internal/testmodel"
 )
 
 // sigprofBit is SIGPROF (27 on Linux) in /proc's SigBlk mask.
@@ -24,12 +22,7 @@ func TestTensorFlowThreadsBlockSIGPROF(t *testing.T) {
 		t.Skip("needs Linux /proc")
 	}
 	m, dir := loadFixture(t)
-	exp := testmodel.Load(t, dir)
-	var img []byte
-	for name := range exp.Images {
-		img = testmodel.Image(t, dir, name)
-		break
-	}
+	img := anyImage(t, dir)
 	if _, err := m.Predict(context.Background(), images(img, img)); err != nil {
 		t.Fatal(err)
 	}
