@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: proto clients-venv kserve-venv demo test test-python test-go lint build venv pipeline test-model clean bench-train fuzz soak
+.PHONY: proto clients-venv kserve-venv demo test test-python test-go lint build venv pipeline test-model clean bench-train fuzz soak ui-screenshot
 
 demo: build  ## train on LFW faces locally (kfp.local), serve with Go, predict held-out images
 	$(PY) -m pipelines.demo
@@ -64,6 +64,9 @@ build/tools/bin/fake-gcs-server: scripts/install_fake_gcs_server.sh
 
 test-python: build test-model build/tools/bin/fake-gcs-server build/tools/bin/celcond build/clients-venv/.installed build/kserve-venv/.installed
 	$(PY) -m pytest
+
+ui-screenshot: build test-model  ## the web page test, writing bench/results/ui-demo.png (README's picture)
+	UI_SCREENSHOT=bench/results/ui-demo.png $(PY) -m pytest tests/test_web_page.py -k shows_versions
 
 # tritonclient and kserve for tests/test_v2_clients.py, in a venv of their own
 # (their ml-dtypes pin clashes with TensorFlow's; see requirements-clients.txt).

@@ -1,6 +1,9 @@
 package serving
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // DType is a TensorFlow data type. The values are TensorFlow's own DataType
 // enum numbers so the cgo layer and the protobuf parser convert without tables.
@@ -76,6 +79,35 @@ func (t *Tensor) Len() int {
 		return len(t.Strings)
 	}
 	return 0
+}
+
+// AppendNumber parses a JSON number's text as the tensor's numeric DType
+// (float32, int32 or int64, with their ranges) and appends it. The error is
+// strconv's; callers say where in their request the number stood.
+func (t *Tensor) AppendNumber(text string) error {
+	switch t.DType {
+	case DTFloat:
+		f, err := strconv.ParseFloat(text, 32)
+		if err != nil {
+			return err
+		}
+		t.Float32 = append(t.Float32, float32(f))
+	case DTInt32:
+		i, err := strconv.ParseInt(text, 10, 32)
+		if err != nil {
+			return err
+		}
+		t.Int32 = append(t.Int32, int32(i))
+	case DTInt64:
+		i, err := strconv.ParseInt(text, 10, 64)
+		if err != nil {
+			return err
+		}
+		t.Int64 = append(t.Int64, i)
+	default:
+		return fmt.Errorf("%s is not a numeric dtype", t.DType)
+	}
+	return nil
 }
 
 // Validate checks that the type is supported and the data length matches the

@@ -119,17 +119,21 @@ def _strategies(result: dict) -> list[str]:
     if canary:
         lines += [f"## Canary through the Gateway (version {canary['from']} -> {canary['to']})",
                   "", f"{canary['requests_sent']} requests sent, {canary['requests_failed']} "
-                  f"failed; {canary['seconds']} s from start to promoted. Split counted by the "
-                  f"version in each answer, from {canary['settle_s']} s after each weight "
-                  f"change to the end of its {canary['step_wait_s']} s wait.", "",
-                  "| weight | answers | canary share | allowed ± | canary (req, 5xx, p99 s) "
-                  "| stable (req, 5xx, p99 s) |", "|---|---|---|---|---|---|"]  # fmt: skip
+                  f"failed; beside them {canary['grpc_calls']} gRPC Predict calls through the "
+                  f"GRPCRoute, {canary['grpc_failed']} failed; {canary['seconds']} s from "
+                  "start to promoted. Split counted by the version in each answer, from "
+                  f"{canary['settle_s']} s after each weight change to the end of its "
+                  f"{canary['step_wait_s']} s wait; the pods' figures count both protocols.", "",
+                  "| weight | HTTP answers, canary share (allowed ±) | gRPC answers, canary "
+                  "share (allowed ±) | canary (req, 5xx, p99 s) | stable (req, 5xx, p99 s) |",
+                  "|---|---|---|---|---|"]  # fmt: skip
         for step in canary["steps"]:
             c, s_ = step["canary"], step["stable"]
-            lines.append(f"| {step['weight']}% | {step['answers']} | {step['canary_share']} | "
-                         f"{step['tolerance']} | {c['requests']}, {c['errors']}, "
-                         f"{_seconds(c['p99_s'])} | {s_['requests']}, {s_['errors']}, "
-                         f"{_seconds(s_['p99_s'])} |")  # fmt: skip
+            split = [f"{p['answers']}, {p['canary_share']} (±{p['tolerance']})"
+                     for p in (step["http"], step["grpc"])]  # fmt: skip
+            lines.append(f"| {step['weight']}% | {split[0]} | {split[1]} | {c['requests']}, "
+                         f"{c['errors']}, {_seconds(c['p99_s'])} | {s_['requests']}, "
+                         f"{s_['errors']}, {_seconds(s_['p99_s'])} |")  # fmt: skip
         lines.append("")
     failed = result.get("canary_failed")
     if failed:

@@ -78,6 +78,26 @@ def test_a_pod_that_cannot_be_scraped_is_an_error_not_a_pass():
         scrape({"gone": "127.0.0.1"}, MODEL, port=free_port())
 
 
+def test_a_pod_that_went_away_is_left_out_and_one_still_listed_is_an_error(
+    predictors, fixture_model
+):
+    # Both "pods" use the stable predictor's port; only 127.0.0.1 listens on it.
+    stable = predictors["stable"]
+    pods = {"live": "127.0.0.1", "scaled-down": "127.0.0.2"}
+    image = (fixture_model / "images" / "image0.png").read_bytes()
+    before = scrape(pods, MODEL, stable.port, relist=lambda: {"live": "127.0.0.1"})
+    _send(stable, image, 3)
+    after = scrape(pods, MODEL, stable.port, relist=lambda: {"live": "127.0.0.1"})
+    assert set(before.requests) == set(after.requests) == {"live"}
+    assert window(before, after).requests == 3
+    with pytest.raises(ScrapeError, match="pod scaled-down: cannot scrape http://127.0.0.2:"):
+        scrape(pods, MODEL, stable.port, relist=lambda: pods)
+    # Same name, new IP: it is not the pod that was listed, so it is left out too.
+    moved = scrape(pods, MODEL, stable.port,
+                   relist=lambda: {**pods, "scaled-down": "127.0.0.3"})  # fmt: skip
+    assert set(moved.requests) == {"live"}
+
+
 def test_a_restarted_pod_counts_from_zero():
     before = Snapshot({"a": {"200": 90.0}, "b": {"200": 10.0}}, {"a": {1.0: 90.0}})
     after = Snapshot({"a": {"200": 5.0, "500": 1.0}, "b": {"200": 30.0}}, {"a": {1.0: 6.0}})

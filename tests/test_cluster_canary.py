@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from math import sqrt
 
 import pytest
-from cluster_load import failures, v2_body, v2_load, versions
+from cluster_load import GrpcAnswer, GrpcLoad, failures, v2_body, v2_load, versions
 from cluster_report import record
 from k8s_cluster import (
     CLUSTER_DIR,
@@ -130,9 +130,13 @@ def published(predictor_deployment, admin, cluster_models, tmp_path_factory) -> 
 
 
 @pytest.fixture(scope="module")
-def applied(predictor_deployment, admin) -> list:
-    """The HTTPRoute's rules as the overlay applied them, before any strategy moved them."""
-    return _route(admin).read()["spec"]["rules"]
+def applied(predictor_deployment, admin) -> dict:
+    """The HTTPRoute's and GRPCRoute's rules as the overlay applied them, before any
+    strategy moved them."""
+    route = _route(admin)
+    grpc = route.read_grpc()
+    assert grpc is not None, "k8s/base applies a GRPCRoute beside the HTTPRoute"
+    return {"http": route.read()["spec"]["rules"], "grpc": grpc["spec"]["rules"]}
 
 
 @pytest.fixture(scope="module")
@@ -149,12 +153,13 @@ def _route(api) -> Route:
     return Route(api, "predictor", NAMESPACE, "predictor", "predictor-canary")
 
 
-def _assert_clean(admin, applied: list) -> None:
-    """The route's rules as applied (every request to the stable Service alone), and no
+def _assert_clean(admin, applied: dict) -> None:
+    """Both routes' rules as applied (every request to the stable Service alone), and no
     canary pod left running."""
     route = _route(admin)
     assert route.state().clean
-    assert route.read()["spec"]["rules"] == applied
+    assert route.read()["spec"]["rules"] == applied["http"]
+    assert route.read_grpc()["spec"]["rules"] == applied["grpc"]
     canary = read_canary(client.AppsV1Api(admin), "predictor", NAMESPACE)
     assert canary is None or canary.spec.replicas == 0
 
@@ -174,13 +179,19 @@ def _versions_by_pod(cluster, image: bytes) -> set[int | None]:
 
 
 def _split(answers, start: float, end: float, canary: int) -> tuple[int, float]:
-    """How many 200 answers were sent and received within [start + SETTLE_S, end], and the
-    share of them that the canary version computed."""
-    counted = [a for a in answers if a.status == 200 and start + SETTLE_S <= a.started
-               and a.started + a.latency_s <= end]  # fmt: skip
+    """How many answers (HTTP 200s, or gRPC OKs) were sent and received within
+    [start + SETTLE_S, end], and the share of them that the canary version computed."""
+    counted = [_version(a) for a in answers if start + SETTLE_S <= a.started
+               and a.started + a.latency_s <= end and _version(a) is not None]  # fmt: skip
     if not counted:
         return 0, 0.0
-    return len(counted), sum(answered_version(a.body) == canary for a in counted) / len(counted)
+    return len(counted), counted.count(canary) / len(counted)
+
+
+def _version(answer) -> int | None:
+    if isinstance(answer, GrpcAnswer):
+        return answer.version
+    return answered_version(answer.body) if answer.status == 200 else None
 
 
 def _tolerance(weight: int, n: int) -> float:
@@ -207,6 +218,7 @@ def test_deployer_may_do_only_what_its_roles_say(predictor_deployment):
         ("deployments.apps", "[predictor-canary]", "[get patch delete]"),
         ("deployments.apps", "[]", "[create]"),
         ("httproutes.gateway.networking.k8s.io", "[predictor]", "[get patch]"),
+        ("grpcroutes.gateway.networking.k8s.io", "[predictor]", "[get patch]"),
         ("traefikservices.traefik.io", "[predictor-mirror]", "[get patch]"),
         ("replicasets.apps", "[]", "[list watch]"),
         ("pods", "[]", "[list watch]"),
@@ -214,6 +226,7 @@ def test_deployer_may_do_only_what_its_roles_say(predictor_deployment):
     for verb, what, allowed in [
         ("patch", "httproutes/predictor", "yes"),
         ("patch", "httproutes/other", "no"),
+        ("patch", "grpcroutes/predictor", "yes"),
         ("delete", "deployments/predictor", "no"),
         ("delete", "deployments/predictor-canary", "yes"),
         ("patch", "services/predictor", "no"),
@@ -249,32 +262,41 @@ def test_good_canary_takes_each_weight_and_is_promoted(
     predictor_deployment, applied, admin, deployer, cluster_models, published, gateway, image
 ):
     started = time.monotonic()
-    with v2_load(gateway, image, max_seconds=400) as load:
+    grpc_target = gateway.removeprefix("http://")  # the listener speaks h2c too
+    with v2_load(gateway, image, max_seconds=400) as load, \
+            GrpcLoad(grpc_target, image, max_seconds=400) as grpc_load:  # fmt: skip
         result = deploy(predictor_deployment, deployer, cluster_models, published.good,
                          "canary", canary=CANARY)  # fmt: skip
         time.sleep(3)
     answers = load.result
     assert result.changed and result.strategy == "canary"
     assert failures(answers, since=started) == []
+    assert grpc_load.failures() == []
     steps = result.report["steps"]
     assert [s["weight"] for s in steps] == list(CANARY.steps)
     observed = []
     for step in steps:
-        n, share = _split(answers.answers, step["started"], step["ended"], published.good)
-        allowed = _tolerance(step["weight"], n)
-        observed.append({"weight": step["weight"], "answers": n, "canary_share": round(share, 3),
-                         "tolerance": round(allowed, 3), "canary": step["canary"],
-                         "stable": step["stable"]})  # fmt: skip
-        assert n >= 20, observed
-        assert abs(share - step["weight"] / 100) <= allowed, observed
+        seen = {"weight": step["weight"], "canary": step["canary"], "stable": step["stable"]}
+        for protocol, sent in (("http", answers.answers), ("grpc", grpc_load.answers)):
+            n, share = _split(sent, step["started"], step["ended"], published.good)
+            allowed = _tolerance(step["weight"], n)
+            seen[protocol] = {"answers": n, "canary_share": round(share, 3),
+                              "tolerance": round(allowed, 3)}  # fmt: skip
+            assert n >= 20, (protocol, observed, seen)
+            assert abs(share - step["weight"] / 100) <= allowed, (protocol, observed, seen)
+        observed.append(seen)
     assert pinned(admin) == published.good
     _assert_clean(admin, applied)
     assert _versions_by_pod(predictor_deployment, image) == {published.good}
     late = [a for a in answers.answers if a.started > time.monotonic() - 2.5 and a.status == 200]
     assert late and {answered_version(a.body) for a in late} == {published.good}
+    late_grpc = [a for a in grpc_load.answers if a.started > time.monotonic() - 2.5]
+    assert late_grpc and {a.version for a in late_grpc} == {published.good}
     record("canary", {"from": published.stable, "to": published.good,
                       "seconds": round(time.monotonic() - started, 1),
                       "requests_sent": answers.sent, "requests_failed": len(failures(answers)),
+                      "grpc_calls": len(grpc_load.answers),
+                      "grpc_failed": len(grpc_load.failures()),
                       "steps": observed, "step_wait_s": CANARY.step_wait_s,
                       "settle_s": SETTLE_S})  # fmt: skip
 

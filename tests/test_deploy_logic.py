@@ -147,6 +147,18 @@ def test_weights_split_between_the_two_services_and_keep_the_rest_of_the_rule(we
     assert rule["matches"] == RULE["matches"] and rule["filters"] == RULE["filters"]
 
 
+def test_a_grpcroute_rule_keeps_its_port_and_matches():
+    rule = {"matches": [{"method": {"service": "inference.GRPCInferenceService"}}],
+            "backendRefs": [{"name": "predictor", "port": 8500}]}  # fmt: skip
+    split = _route()._weighted(rule, 20)
+    assert split["backendRefs"] == [
+        {"name": "predictor", "port": 8500, "weight": 80},
+        {"name": "predictor-canary", "port": 8500, "weight": 20},
+    ]
+    assert split["matches"] == rule["matches"]
+    assert _route()._weighted(split, 0) == rule
+
+
 def test_weight_zero_and_reset_restore_the_rule_as_applied():
     route = _route()
     split = route._weighted(RULE, 25)

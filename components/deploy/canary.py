@@ -33,6 +33,7 @@ from components.deploy.params import CanaryParams
 from components.deploy.podmetrics import (
     Figures,
     ScrapeError,
+    Snapshot,
     metrics_port,
     pods_by_name,
     scrape,
@@ -121,11 +122,16 @@ def _run_step(target: Target, current: V1Deployment, model_name: str, weight: in
     started = time.monotonic()
     print(f"deploy: {weight}% of requests to the canary; judging after {params.step_wait_s:g}s",
           flush=True)  # fmt: skip
-    stable_pods, canary_pods = _pods(target, current, ""), _pods(target, current, CANARY)
     port = metrics_port(current, target.container)
-    before = scrape(stable_pods, model_name, port), scrape(canary_pods, model_name, port)
+
+    def snapshot(component: str) -> Snapshot:
+        # Listed at each snapshot: pods the autoscaler adds in the window count from zero.
+        pods = _pods(target, current, component)
+        return scrape(pods, model_name, port, relist=lambda: _pods(target, current, component))
+
+    before = snapshot(""), snapshot(CANARY)
     time.sleep(params.step_wait_s)
-    after = scrape(stable_pods, model_name, port), scrape(canary_pods, model_name, port)
+    after = snapshot(""), snapshot(CANARY)
     stable, canary = window(before[0], after[0]), window(before[1], after[1])
     compare = stable if stable.requests >= params.min_requests else reference
     failed = judge(canary, compare, params)

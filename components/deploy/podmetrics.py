@@ -7,7 +7,9 @@ counts from zero, as Prometheus' ``increase()`` does. The latency quantile is
 interpolated within the histogram's buckets, as ``histogram_quantile()`` does.
 
 A pod that cannot be scraped raises :class:`ScrapeError`: the caller counts that as a
-failed check, never as a pass.
+failed check, never as a pass. The one exception is a pod that is gone when it is listed
+again (the autoscaler removed it, a rollout replaced it): it is left out, as Prometheus
+drops a target that no longer exists.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import math
 import urllib.error
 import urllib.request
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -55,15 +57,25 @@ class Figures:
         return f"{self.requests} requests, {self.error_rate:.1%} 5xx, p99 {p99}"
 
 
-def scrape(pods: Mapping[str, str], model: str, port: int = 8501) -> Snapshot:
+def scrape(pods: Mapping[str, str], model: str, port: int = 8501,
+           relist: Callable[[], Mapping[str, str]] | None = None) -> Snapshot:  # fmt: skip
     """Read ``model``'s request counters and latency histogram from each pod (name -> IP).
 
+    ``relist`` lists the pods again; a pod that does not answer and is no longer there
+    with the same IP is left out of the snapshot.
+
     Raises:
-        ScrapeError: a pod did not answer or its answer does not parse.
+        ScrapeError: a pod that is still there did not answer, or an answer does not parse.
     """
     snapshot = Snapshot()
     for pod, ip in pods.items():
-        text = _get(f"http://{ip}:{port}/metrics", pod)
+        try:
+            text = _get(f"http://{ip}:{port}/metrics", pod)
+        except ScrapeError:
+            if relist is None or relist().get(pod) == ip:
+                raise
+            print(f"deploy: pod {pod} went away while it was scraped; its counts are left out")
+            continue
         try:
             requests, buckets = _parse(text, model)
         except ValueError as err:

@@ -1,8 +1,12 @@
-"""The predictor's HTTPRoute as the deploy step moves traffic: weights for a canary, a mirror
-for a shadow, and back to the stable Service alone.
+"""The predictor's HTTPRoute and GRPCRoute as the deploy step moves traffic: weights for a
+canary, a mirror for a shadow, and back to the stable Service alone.
+
+The HTTPRoute is required. The GRPCRoute of the same name (k8s/base/grpcroute.yaml) is
+optional: where it exists, a canary's weights apply to it too, so gRPC clients reach the
+canary in the same share; a shadow mirrors HTTP only (gRPC requests stay on stable).
 
 Only the rules that send to the stable Service are touched, and only their backends (and,
-for a Gateway API mirror, their RequestMirror filter); everything else on the route stays
+for a Gateway API mirror, their RequestMirror filter); everything else on a route stays
 as applied. Each change is a merge patch carrying the route's resourceVersion, so a
 concurrent edit makes it fail instead of being overwritten.
 
@@ -23,10 +27,11 @@ from dataclasses import dataclass
 
 from kubernetes.client import ApiClient, CustomObjectsApi
 
-from components.deploy.kube import call
+from components.deploy.kube import NotFound, call
 from components.errors import StepError
 
 GATEWAY = ("gateway.networking.k8s.io", "v1", "httproutes")
+GRPC = ("gateway.networking.k8s.io", "v1", "grpcroutes")
 TRAEFIK = ("traefik.io", "v1alpha1", "traefikservices")
 MIRRORS = ("gateway-api", "traefik")
 
@@ -44,7 +49,8 @@ class RouteState:
 
 
 class Route:
-    """The HTTPRoute ``name`` in ``namespace`` and the two Services it may send to."""
+    """The HTTPRoute ``name`` in ``namespace`` (and the GRPCRoute ``name``, where there is
+    one) and the two Services they may send to."""
 
     def __init__(self, api_client: ApiClient, name: str, namespace: str, stable: str,
                  canary: str, port: int = 80) -> None:  # fmt: skip
@@ -57,9 +63,17 @@ class Route:
         """The route; :class:`~components.deploy.kube.NotFound` when it does not exist."""
         return self._get(GATEWAY, self.name)
 
+    def read_grpc(self) -> dict | None:
+        """The GRPCRoute, or None when there is none."""
+        try:
+            return self._get(GRPC, self.name)
+        except NotFound:
+            return None
+
     def state(self) -> RouteState:
         weight, mirroring = 0, False
-        for rule in self._rules(self.read()):
+        grpc = self.read_grpc()
+        for rule in self._rules(self.read()) + (self._rules(grpc) if grpc else []):
             for ref in rule.get("backendRefs", []):
                 if ref.get("name") == self.canary and ref.get("kind", "Service") == "Service":
                     weight = max(weight, int(ref.get("weight", 1)))
@@ -69,11 +83,15 @@ class Route:
         return RouteState(weight, mirroring)
 
     def set_weight(self, weight: int) -> None:
-        """Send ``weight`` percent of the requests to the canary, the rest to stable."""
+        """Send ``weight`` percent of the requests (HTTP and gRPC) to the canary, the rest
+        to stable."""
         self._update(lambda rule: self._weighted(rule, weight))
+        self._update_grpc(weight)
 
     def mirror(self, percent: int, via: str) -> None:
-        """Mirror ``percent`` of the requests to the canary; answers still come from stable."""
+        """Mirror ``percent`` of the HTTP requests to the canary; answers still come from
+        stable, and gRPC requests go to stable alone."""
+        self._update_grpc(0)
         if via == "traefik":
             self._set_traefik_mirror(percent)
             ref = {"group": "traefik.io", "kind": "TraefikService", "name": self.mirror_service}
@@ -87,6 +105,7 @@ class Route:
     def reset(self) -> None:
         """Every request to the stable Service alone: no weight, no mirror."""
         self._update(lambda rule: self._weighted(rule, 0))
+        self._update_grpc(0)
 
     def _weighted(self, rule: dict, weight: int) -> dict:
         """``rule`` sending ``weight`` percent to the canary (0: stable only, no mirror)."""
@@ -116,18 +135,31 @@ class Route:
 
     def _update(self, change) -> None:
         route = self.read()
-        rules = route["spec"]["rules"]
-        mine = {id(r) for r in self._rules(route)}
-        if not mine:
+        if not self._rules(route):
             raise StepError(
                 f"httproute {self.name} in {self.namespace} has no rule sending to "
                 f"Service {self.stable}"
             )
-        body = {
+        self._patch(GATEWAY, self.name, self._changed(route, change))
+
+    def _update_grpc(self, weight: int) -> None:
+        """The GRPCRoute's rules that send to stable, weighted as the HTTPRoute's; nothing
+        when there is no GRPCRoute or none of its rules sends to stable."""
+        route = self.read_grpc()
+        if route is None or not self._rules(route):
+            return
+        changed = self._changed(route, lambda rule: self._weighted(rule, weight))
+        if changed["spec"]["rules"] != route["spec"]["rules"]:
+            self._patch(GRPC, self.name, changed)
+
+    def _changed(self, route: dict, change) -> dict:
+        """A merge patch of ``route`` with ``change`` applied to the rules that are ours."""
+        mine = {id(r) for r in self._rules(route)}
+        rules = route["spec"]["rules"]
+        return {
             "metadata": {"resourceVersion": route["metadata"]["resourceVersion"]},
             "spec": {"rules": [change(r) if id(r) in mine else r for r in rules]},
         }
-        self._patch(GATEWAY, self.name, body)
 
     def _set_traefik_mirror(self, percent: int) -> None:
         service = self._get(TRAEFIK, self.mirror_service)

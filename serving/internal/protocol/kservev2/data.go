@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/imgclf/serving"
@@ -83,25 +82,7 @@ func appendV2Value(t *serving.Tensor, tok json.Token, codec inputcodec.Codec, co
 	if !ok {
 		return serving.Errorf(serving.Invalid, "expected a number for a %s input, got %v", v2Datatype(t.DType), tok)
 	}
-	var err error
-	switch t.DType {
-	case serving.DTFloat:
-		var f float64
-		if f, err = strconv.ParseFloat(string(num), 32); err == nil {
-			t.Float32 = append(t.Float32, float32(f))
-		}
-	case serving.DTInt32:
-		var i int64
-		if i, err = strconv.ParseInt(string(num), 10, 32); err == nil {
-			t.Int32 = append(t.Int32, int32(i))
-		}
-	case serving.DTInt64:
-		var i int64
-		if i, err = strconv.ParseInt(string(num), 10, 64); err == nil {
-			t.Int64 = append(t.Int64, i)
-		}
-	}
-	if err != nil {
+	if err := t.AppendNumber(string(num)); err != nil {
 		return serving.Errorf(serving.Invalid, "%s is not a valid %s", num, v2Datatype(t.DType))
 	}
 	return nil

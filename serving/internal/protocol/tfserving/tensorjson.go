@@ -78,25 +78,7 @@ func (c inputCodec) leaf(t *serving.Tensor, path string, idx []int, v any) error
 }
 
 func (c inputCodec) numberLeaf(t *serving.Tensor, path func() string, n json.Number) error {
-	var err error
-	switch c.Info.DType {
-	case serving.DTFloat:
-		var f float64
-		if f, err = strconv.ParseFloat(string(n), 32); err == nil {
-			t.Float32 = append(t.Float32, float32(f))
-		}
-	case serving.DTInt32:
-		var i int64
-		if i, err = strconv.ParseInt(string(n), 10, 32); err == nil {
-			t.Int32 = append(t.Int32, int32(i))
-		}
-	case serving.DTInt64:
-		var i int64
-		if i, err = strconv.ParseInt(string(n), 10, 64); err == nil {
-			t.Int64 = append(t.Int64, i)
-		}
-	}
-	if err != nil {
+	if err := t.AppendNumber(string(n)); err != nil {
 		return serving.Errorf(serving.Invalid, "%s: %s is not a valid %s for input %q", path(), n, c.Info.DType, c.Key)
 	}
 	return nil
