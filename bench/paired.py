@@ -70,7 +70,7 @@ def measure(run, model, batch: int, tools: Tools, rounds=None, window=None) -> d
                 # loop before the rounds) left running, so the limit's window has the core.
                 run.check_predict(model)
                 limit = _window(proc)
-                res = tools.load(c, _warmup(c, limit), window)
+                res = tools.load(c, warmup_s(c, limit, 0.5), window)
                 rows.append(
                     {
                         "limit_images_per_s": round(limit, 1),
@@ -119,9 +119,10 @@ def _window(proc: subprocess.Popen) -> float:
     return float(json.loads(line)["images_per_s"])
 
 
-def _warmup(c: int, rate: float) -> float:
-    """Long enough for a closed loop of ``c`` to fill the server's queue: 1.2 x c requests."""
-    return min(20.0, max(0.5, 1.2 * c / rate)) if rate else 1.0
+def warmup_s(c: int, rate: float | None, least: float) -> float:
+    """Long enough for a closed loop of ``c`` to fill the server's queue (1.2 x c requests
+    at ``rate``), at least ``least`` s and at most 20 s; ``least`` when no rate is known."""
+    return min(20.0, max(least, 1.2 * c / rate)) if rate else least
 
 
 class _Profile:

@@ -370,7 +370,7 @@ def measure(run: Running, model: BenchModel, endpoint: str, args: argparse.Names
     loadgen_cpus = procstats.cpu_list(args.loadgen_cpus)
     for c in args.levels:
         # Long enough for a closed loop of c requests to reach its steady queue.
-        warmup = args.warmup if not prev_rps else min(20.0, max(args.warmup, 1.2 * c / prev_rps))
+        warmup = paired.warmup_s(c, prev_rps, args.warmup)
         # Best of --repeat trials: on a shared machine interference only slows a trial down.
         trials = [trial(run, target, c, warmup, args) for _ in range(args.repeat)]
         res, cpu, throttled = max(trials, key=lambda t: t[0]["rps"])
