@@ -2,6 +2,8 @@
 (fake-gcs-server and moto on loopback), through the ``remote`` fixture."""
 
 import json
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -92,10 +94,34 @@ def test_interrupted_publish_leaves_nothing_and_a_retry_succeeds(
 def test_missing_bucket_is_a_clear_error(remote, export_dir):
     base = f"{remote.scheme}://no-such-bucket/models"
     missing = f"bucket {remote.scheme}://no-such-bucket does not exist"
-    with pytest.raises(StorageError, match=missing):
+    # Both stores word it alike: the operation, its location, then the missing bucket.
+    with pytest.raises(StorageError) as publishing:
         publish_version(export_dir, base, "m")
+    assert str(publishing.value) == f"publishing {export_dir} to {base}/m: {missing}"
+    with pytest.raises(StorageError) as listing:
+        list_versions(base, "m")
+    assert str(listing.value) == f"listing {base}/m/: {missing}"
     with pytest.raises(StorageError, match=rf"{remote.scheme}://: no bucket name"):
         open_store(f"{remote.scheme}://")
+
+
+def test_cli_and_predictor_name_a_missing_bucket(remote, predictor_binary, tmp_path):
+    missing = f"bucket {remote.scheme}://no-such-bucket does not exist"
+    prepare = subprocess.run(
+        [sys.executable, "-m", "components.prepare", "--data-uri",
+         f"{remote.scheme}://no-such-bucket/faces", "--out-dir", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert prepare.returncode == 2, prepare.stderr
+    assert prepare.stderr.strip().splitlines()[-1] == (
+        f"error: listing {remote.scheme}://no-such-bucket/faces: {missing}"
+    )
+    base = f"{remote.scheme}://no-such-bucket/models/m"
+    served = subprocess.run([str(predictor_binary), "--model-base-path", base],
+                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert served.returncode == 1, served.stdout + served.stderr
+    last = json.loads(served.stderr.strip().splitlines()[-1])
+    assert last["err"] == f'model "m": {base}: {missing}'
 
 
 def test_store_lists_reads_and_downloads(remote, export_dir, tmp_path):

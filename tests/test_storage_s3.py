@@ -2,10 +2,7 @@
 conditional-write checks, path-style requests, credentials. The behaviour both object
 stores share is in test_storage_remote.py."""
 
-import json
 import os
-import subprocess
-import sys
 import uuid
 
 import pytest
@@ -82,37 +79,6 @@ def test_a_store_without_conditional_writes_is_refused(s3, bucket, export_dir):
     with pytest.raises(StorageError, match=r"_CLAIMED: the store does not support conditional"):
         store.publish(export_dir, "m")
     assert _keys(s3, bucket) == set()
-
-
-def test_missing_bucket_is_a_clear_error(s3, export_dir):
-    expected = "publishing .* to s3://no-such-bucket/models/m: bucket s3://no-such-bucket does not"
-    with pytest.raises(StorageError, match=expected):
-        publish_version(export_dir, "s3://no-such-bucket/models", "m")
-    with pytest.raises(StorageError, match="listing s3://no-such-bucket/models/m/: bucket"):
-        list_versions("s3://no-such-bucket/models", "m")
-    with pytest.raises(StorageError, match=r"s3://: no bucket name"):
-        open_store("s3://")
-
-
-def test_cli_and_predictor_name_a_missing_bucket(s3, predictor_binary, tmp_path):
-    prepare = subprocess.run(
-        [sys.executable, "-m", "components.prepare", "--data-uri", "s3://no-such-bucket/faces",
-         "--out-dir", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert prepare.returncode == 2, prepare.stderr
-    assert prepare.stderr.strip().splitlines()[-1] == (
-        "error: listing s3://no-such-bucket/faces: bucket s3://no-such-bucket does not exist"
-    )
-    served = subprocess.run(
-        [str(predictor_binary), "--model-base-path", "s3://no-such-bucket/models/m"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert served.returncode == 1, served.stdout + served.stderr
-    last = json.loads(served.stderr.strip().splitlines()[-1])
-    assert last["err"] == (
-        'model "m": s3://no-such-bucket/models/m: bucket s3://no-such-bucket does not exist'
-    )
 
 
 def test_refused_credentials_are_a_clear_error(s3, export_dir):

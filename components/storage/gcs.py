@@ -77,11 +77,11 @@ class GCSStore(ClaimingStore):
                     pass
 
     def _errors(self, what: str) -> AbstractContextManager[None]:
-        return _api_errors(what)
+        return _api_errors(what, self.bucket)
 
     def _check_bucket(self) -> None:
         if not self.bucket.exists():
-            raise StorageError(f"bucket gs://{self.bucket.name} does not exist")
+            raise exceptions.NotFound(f"bucket gs://{self.bucket.name}")
 
     def _create(self, name: str, content: bytes | Path) -> bool:
         """Write ``name`` only if no object has that name (``if_generation_match=0``)."""
@@ -112,15 +112,25 @@ def _client() -> storage.Client:
 
 
 @contextmanager
-def _api_errors(what: str) -> Iterator[None]:
-    """Turn google-cloud errors into one-line :class:`StorageError` s naming the operation."""
+def _api_errors(what: str, bucket: storage.Bucket) -> Iterator[None]:
+    """Turn google-cloud errors into one-line :class:`StorageError` s naming the operation;
+    a 404 where ``bucket`` itself is missing says so, as the S3 store does."""
     try:
         yield
     except StorageError:
         raise
     except exceptions.NotFound as err:
+        if not _exists(bucket):
+            raise StorageError(f"{what}: bucket gs://{bucket.name} does not exist") from err
         raise StorageError(f"{what}: not found ({err.message})") from err
     except exceptions.Forbidden as err:
         raise StorageError(f"{what}: permission denied ({err.message})") from err
     except (exceptions.GoogleAPIError, OSError) as err:
         raise StorageError(f"{what}: {err}") from err
+
+
+def _exists(bucket: storage.Bucket) -> bool:
+    try:
+        return bucket.exists()
+    except (exceptions.GoogleAPIError, OSError):
+        return True  # cannot tell: the caller reports the original error

@@ -93,7 +93,7 @@ func (g *GCS) Fetch(ctx context.Context, v Version, tmpDir string) (string, func
 
 func (g *GCS) wrap(err error, what string) error {
 	if errors.Is(err, storage.ErrBucketNotExist) {
-		return serving.Errorf(serving.NotFound, "bucket gs://%s does not exist", g.bucket)
+		return serving.Errorf(serving.NotFound, "%s: bucket gs://%s does not exist", g, g.bucket)
 	}
 	return fmt.Errorf("gs://%s: %s: %w", g.bucket, what, err)
 }
