@@ -181,8 +181,8 @@ def _versions_by_pod(cluster, image: bytes) -> set[int | None]:
 def _split(answers, start: float, end: float, canary: int) -> tuple[int, float]:
     """How many answers (HTTP 200s, or gRPC OKs) were sent and received within
     [start + SETTLE_S, end], and the share of them that the canary version computed."""
-    counted = [_version(a) for a in answers if start + SETTLE_S <= a.started
-               and a.started + a.latency_s <= end and _version(a) is not None]  # fmt: skip
+    counted = [v for a in answers if start + SETTLE_S <= a.started
+               and a.started + a.latency_s <= end and (v := _version(a)) is not None]  # fmt: skip
     if not counted:
         return 0, 0.0
     return len(counted), counted.count(canary) / len(counted)
